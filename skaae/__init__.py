@@ -1,0 +1,24 @@
+"""skaae: adversarial autoencoders as scikit-learn estimators."""
+
+from .autoencoder import AdversarialAutoencoder
+from .priors import (
+    GaussianMixturePrior,
+    GaussianPrior,
+    Prior,
+    SwissRollPrior,
+    UniformPrior,
+)
+from .training import TrainingDivergedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdversarialAutoencoder",
+    "GaussianMixturePrior",
+    "GaussianPrior",
+    "Prior",
+    "SwissRollPrior",
+    "TrainingDivergedError",
+    "UniformPrior",
+    "__version__",
+]

@@ -1,0 +1,181 @@
+"""Shared scikit-learn plumbing of the skaae estimators.
+
+Input validation, device resolution, seeding, the epoch loop (history,
+verbose output, early stopping, Ctrl-C) and device-independent pickling live
+here, so every estimator gets them the same way.
+"""
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_random_state, validate_data
+
+from .training import TrainingDivergedError
+
+__all__ = ["BaseAdversarialEstimator", "resolve_device"]
+
+_INFERENCE_BATCH_SIZE = 4096
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a ``torch.device``.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise. A CUDA
+    device asked for on a machine without one falls back to the CPU with a
+    warning, so that a model saved on a GPU machine runs anywhere.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        warnings.warn(
+            f"device={str(device)!r} was requested but CUDA is not available; using the CPU.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return torch.device("cpu")
+    return device
+
+
+class BaseAdversarialEstimator(BaseEstimator):
+    """Plumbing shared by the adversarial autoencoder estimators.
+
+    Subclasses list their ``nn.Module`` fitted attributes in
+    ``_module_attributes`` and implement ``_run_epoch(generator)`` and
+    ``_validation_loss()`` for :meth:`_train_epochs`.
+    """
+
+    _module_attributes = ()
+
+    _common_parameter_constraints = {
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"}), torch.device, str],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # ----------------------------------------------------------- validation
+    def _validate_X(self, X, reset):
+        """Validate ``X`` (dense, sparse or DataFrame) and record or check its features."""
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            ensure_min_samples=1,
+        )
+        if sp.issparse(X) and not np.isfinite(X.data).all():
+            raise ValueError("Input X contains NaN or infinity.")
+        return X
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(128, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _seed(self):
+        """One integer seed drawn from ``random_state``, for torch generators."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _split_validation(self, X, seed):
+        """Return ``(train, validation)`` rows of ``X``; ``validation`` is None without early stopping."""
+        n_val = int(round(self.validation_fraction * X.shape[0])) if self.early_stopping else 0
+        if n_val < 1 or n_val >= X.shape[0]:
+            if self.early_stopping:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves no validation or "
+                    f"no training samples out of {X.shape[0]}."
+                )
+            return X, None
+        order = np.random.RandomState(seed).permutation(X.shape[0])
+        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+    # ----------------------------------------------------------- device
+    def _runtime_device(self):
+        """The device to compute on now; moves the networks there if needed."""
+        device = resolve_device(self.device)
+        for name in self._module_attributes:
+            module = getattr(self, name, None)
+            if module is not None and next(module.parameters()).device != device:
+                module.to(device)
+        return device
+
+    # ----------------------------------------------------------- training
+    def _train_epochs(self, generator):
+        """Run epochs until ``max_iter`` or early stopping; fill ``history_``.
+
+        Ctrl-C stops training after a warning and keeps the model as it is.
+        """
+        best_loss, stall = np.inf, 0
+        try:
+            for _ in range(self.max_iter):
+                record = self._run_epoch(generator)
+                record = {"epoch": len(self.history_) + 1, **record}
+                if self.early_stopping:
+                    record["validation_loss"] = self._validation_loss()
+                self.history_.append(record)
+                self.n_iter_ += 1
+                if self.verbose:
+                    print(_format_record(record, self.max_iter), flush=True)
+                if self.early_stopping:
+                    if record["validation_loss"] < best_loss - self.tol:
+                        best_loss, stall = record["validation_loss"], 0
+                    else:
+                        stall += 1
+                    if stall >= self.n_iter_no_change:
+                        break
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"Training interrupted after {self.n_iter_} epochs; the model is kept as it is.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        except TrainingDivergedError as error:
+            raise TrainingDivergedError(f"{type(self).__name__}: {error}") from None
+
+    # ----------------------------------------------------------- inference
+    def _map_batches(self, function, X):
+        """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
+        out = []
+        for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
+            block = X[start : start + _INFERENCE_BATCH_SIZE]
+            if sp.issparse(block):
+                block = block.toarray()
+            out.append(function(block).cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0,))
+
+    # ----------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_trainer", None)
+        for name in self._module_attributes:
+            if state.get(name) is not None:
+                state[name] = copy.deepcopy(state[name]).to("cpu")
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _format_record(record, max_iter):
+    parts = [f"Epoch {record['epoch']}/{max_iter}"]
+    for key, value in record.items():
+        if key not in ("epoch", "time"):
+            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
+    parts.append(f"{record['time']:.2f}s")
+    return ", ".join(parts)

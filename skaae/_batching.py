@@ -1,0 +1,77 @@
+"""Mini-batches from validated input, without a DataLoader.
+
+Dense in-memory data is copied to the device once and shuffled once per epoch
+(one gather), so a mini-batch is a view. Sparse matrices (and, later,
+out-of-core arrays) stay where they are and one mini-batch at a time is
+densified and copied to the device.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+class BatchSource:
+    """Rows of ``X`` as float32 tensors on ``device``, centred and scaled.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Validated input.
+    device : torch.device
+        Where the batches go.
+    offset, scale : ndarray of shape (n_features,) or None
+        The batches are ``(X - offset) / scale``; ``None`` leaves ``X`` as is.
+    """
+
+    def __init__(self, X, device, offset=None, scale=None):
+        self.n_samples = X.shape[0]
+        self.device = device
+        self._streamed = sp.issparse(X)
+        self._offset = _as_row(offset, device)
+        self._scale = _as_row(scale, device)
+        if self._streamed:
+            self._X = X.tocsr()
+        else:
+            self._X = self._normalise(
+                torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+            )
+
+    def _normalise(self, x):
+        if self._offset is not None:
+            x = x - self._offset
+        if self._scale is not None:
+            x = x / self._scale
+        return x
+
+    def _rows(self, index):
+        """Densified, normalised rows ``index`` (a sorted int ndarray) of a streamed X."""
+        block = self._X[index].toarray().astype(np.float32, copy=False)
+        return self._normalise(torch.from_numpy(block).to(self.device, non_blocking=True))
+
+    def batches(self, batch_size, generator=None):
+        """Yield mini-batches of at most ``batch_size`` rows.
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per batch.
+        generator : torch.Generator or None
+            CPU generator for the shuffle; ``None`` keeps the row order.
+        """
+        n = self.n_samples
+        order = None if generator is None else torch.randperm(n, generator=generator)
+        if not self._streamed:
+            data = self._X if order is None else self._X[order.to(self.device)]
+            yield from data.split(batch_size)
+            return
+        order = np.arange(n) if order is None else order.numpy()
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            yield self._rows(index if generator is None else np.sort(index))
+
+
+def _as_row(values, device):
+    if values is None:
+        return None
+    return torch.as_tensor(np.asarray(values, dtype=np.float32), device=device)

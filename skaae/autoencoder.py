@@ -1,0 +1,451 @@
+"""The adversarial autoencoder as a scikit-learn transformer."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.sparsefuncs import mean_variance_axis
+from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
+
+from ._base import BaseAdversarialEstimator
+from ._batching import BatchSource
+from .nn import ENCODERS, make_encoder, make_mlp
+from .priors import PRIORS, Prior, resolve_prior
+from .training import AdversarialTrainer, LatentPart
+
+__all__ = ["AdversarialAutoencoder"]
+
+
+def _bce_loss(logits, x):
+    return F.binary_cross_entropy_with_logits(logits, x)
+
+
+def _mse_loss(output, x):
+    return F.mse_loss(output, x)
+
+
+_RECONSTRUCTION_LOSSES = {"bce": _bce_loss, "mse": _mse_loss}
+
+
+class AdversarialAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAdversarialEstimator
+):
+    """Adversarial autoencoder (Makhzani et al., 2016).
+
+    An autoencoder whose codes are pushed to follow a chosen prior p(z) by a
+    discriminator on the code. Each mini-batch trains in three phases:
+    reconstruction (encoder and decoder), discriminator (prior draws vs.
+    codes) and generator (the encoder learns to fool the discriminator).
+    Afterwards ``transform`` maps data to codes distributed like the prior,
+    ``inverse_transform`` decodes codes, and ``sample`` decodes prior draws.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the code.
+    prior : {"gaussian", "mixture", "swiss_roll", "uniform"} or Prior, default="gaussian"
+        The prior p(z): a name (default hyperparameters) or a
+        :class:`~skaae.priors.Prior` instance such as
+        ``GaussianMixturePrior(n_modes=5, scale=2.0)``. ``"swiss_roll"``
+        needs ``n_components=2``.
+    posterior : {"deterministic", "gaussian", "universal"}, default="deterministic"
+        Kind of encoder q(z|x). ``"deterministic"``: z = f(x), and
+        ``transform`` returns f(x). ``"gaussian"``: z = mu(x) + sigma(x) * eps,
+        and ``transform`` returns mu(x). ``"universal"``: z = f(x, eta) with
+        noise eta fed to the encoder, and ``transform`` returns the mean of
+        f(x, eta) over 16 fixed draws of eta. With the two stochastic kinds it
+        is the codes drawn from q(z|x), not their means, that match the prior.
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Hidden layers of the encoder; the decoder mirrors them. The paper's
+        MNIST networks are ``(1000, 1000)``.
+    discriminator_layer_sizes : tuple of int, default=(256, 256)
+        Hidden layers of the discriminator. The paper's: ``(1000, 1000)``.
+    reconstruction_loss : {"auto", "bce", "mse"}, default="auto"
+        ``"bce"``: binary cross-entropy, for data in [0, 1] (e.g. pixel
+        intensities). ``"mse"``: mean squared error on features standardised
+        to zero mean and unit variance (the output is scaled back).
+        ``"auto"``: ``"bce"`` when every value of X lies in [0, 1], else
+        ``"mse"``; the choice is stored in ``reconstruction_loss_``.
+    learning_rate : float, default=1e-3
+        Adam step size of the reconstruction phase.
+    adversarial_learning_rate : float, default=1e-3
+        Adam step size of the discriminator and generator phases.
+    discriminator_noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to the discriminator's
+        inputs, in units of the prior's standard deviation. It keeps the
+        discriminator smooth and the training stable; 0 disables it.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(128, n_samples)``.
+    max_iter : int, default=100
+        Number of epochs (passes over the data).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its
+        reconstruction loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the validation loss that resets the patience.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, prior draws and noise. An int
+        gives identical results on the CPU; the global random state of numpy
+        and torch is never touched.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Where to train and infer; ``"auto"`` picks CUDA when available.
+    verbose : int, default=0
+        Print one line per epoch with the losses, the prior match and the time.
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the current networks for
+        ``max_iter`` more epochs instead of starting afresh.
+
+    Attributes
+    ----------
+    prior_ : Prior
+        The prior bound to ``n_components``; ``prior_.sample(n)`` draws codes.
+    reconstruction_loss_ : str
+        The reconstruction loss used, ``"bce"`` or ``"mse"``.
+    encoder_, decoder_, discriminator_ : torch.nn.Module
+        The trained networks.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``reconstruction_loss``,
+        ``discriminator_loss``, ``generator_loss``, ``prior_match`` (energy
+        distance between the epoch's last 1,000 codes and as many prior draws,
+        in units of the prior's standard deviation; 0 is a perfect match),
+        ``time`` (seconds) and, with early stopping, ``validation_loss``.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    sklearn.neural_network.MLPRegressor : A plain neural network.
+
+    References
+    ----------
+    A. Makhzani, J. Shlens, N. Jaitly, I. Goodfellow, B. Frey. "Adversarial
+    Autoencoders". ICLR workshop, 2016. arXiv:1511.05644.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skaae import AdversarialAutoencoder
+    >>> X = load_digits().data / 16.0
+    >>> aae = AdversarialAutoencoder(n_components=2, max_iter=5, random_state=0).fit(X)
+    >>> aae.transform(X).shape
+    (1797, 2)
+    >>> aae.sample(3, random_state=0).shape
+    (3, 64)
+    """
+
+    _module_attributes = ("encoder_", "decoder_", "discriminator_")
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "prior": [StrOptions(set(PRIORS)), Prior],
+        "posterior": [StrOptions(set(ENCODERS))],
+        "hidden_layer_sizes": ["array-like"],
+        "discriminator_layer_sizes": ["array-like"],
+        "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "adversarial_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "discriminator_noise": [Interval(numbers.Real, 0, None, closed="left")],
+        **BaseAdversarialEstimator._common_parameter_constraints,
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        prior="gaussian",
+        posterior="deterministic",
+        hidden_layer_sizes=(256, 256),
+        discriminator_layer_sizes=(256, 256),
+        reconstruction_loss="auto",
+        learning_rate=1e-3,
+        adversarial_learning_rate=1e-3,
+        discriminator_noise=0.1,
+        batch_size="auto",
+        max_iter=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.prior = prior
+        self.posterior = posterior
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.discriminator_layer_sizes = discriminator_layer_sizes
+        self.reconstruction_loss = reconstruction_loss
+        self.learning_rate = learning_rate
+        self.adversarial_learning_rate = adversarial_learning_rate
+        self.discriminator_noise = discriminator_noise
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the adversarial autoencoder on X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse matrices are densified one mini-batch at a
+            time.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AdversarialAutoencoder
+            The fitted estimator.
+        """
+        resume = self.warm_start and hasattr(self, "encoder_")
+        X = self._validate_X(X, reset=not resume)
+        seed = self._seed()
+        if not resume:
+            self._initialise(X, seed)
+        device = self._runtime_device()
+        train, validation = self._split_validation(X, seed)
+        self._train_source = self._source(train, device)
+        self._validation_source = None if validation is None else self._source(validation, device)
+        if resume and hasattr(self, "_trainer"):
+            trainer = self._trainer
+        else:
+            trainer = self._make_trainer(device)
+        trainer.generator = torch.Generator(device).manual_seed(seed + self.n_iter_)
+        self._trainer = trainer
+        self._shuffle_generator = torch.Generator().manual_seed(seed + self.n_iter_)
+        try:
+            self._train_epochs(trainer.generator)
+        finally:
+            del self._train_source, self._validation_source, self._shuffle_generator
+        return self
+
+    def _initialise(self, X, seed):
+        """Set the prior, the loss, the input scaling and fresh networks."""
+        self.prior_ = resolve_prior(self.prior, self.n_components)
+        self.reconstruction_loss_ = self._choose_reconstruction_loss(X)
+        self._offset, self._scale = self._input_scaling(X)
+        n_features = X.shape[1]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.encoder_ = make_encoder(
+                self.posterior, n_features, tuple(self.hidden_layer_sizes), self.n_components
+            )
+            self.decoder_ = make_mlp(
+                self.n_components, tuple(reversed(self.hidden_layer_sizes)), n_features
+            )
+            self.discriminator_ = make_mlp(
+                self.n_components, tuple(self.discriminator_layer_sizes), 1
+            )
+        self.history_ = []
+        self.n_iter_ = 0
+        self._n_features_out = self.n_components
+        self.__dict__.pop("_trainer", None)
+
+    def _choose_reconstruction_loss(self, X):
+        if self.reconstruction_loss != "auto":
+            return self.reconstruction_loss
+        low, high = (X.min(), X.max()) if X.shape[0] else (0.0, 0.0)
+        return "bce" if 0.0 <= low and high <= 1.0 else "mse"
+
+    def _input_scaling(self, X):
+        """Offset and scale that standardise the features for the MSE loss."""
+        if self.reconstruction_loss_ != "mse":
+            return None, None
+        if sp.issparse(X):
+            mean, var = mean_variance_axis(X, axis=0)
+        else:
+            mean, var = X.mean(axis=0), X.var(axis=0)
+        std = np.sqrt(var)
+        return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+
+    def _source(self, X, device):
+        return BatchSource(X, device, offset=self._offset, scale=self._scale)
+
+    def _make_trainer(self, device):
+        part = LatentPart(self.prior_, self.discriminator_, slice(0, self.n_components))
+        return AdversarialTrainer(
+            self.encoder_,
+            self.decoder_,
+            [part],
+            _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
+            learning_rate=self.learning_rate,
+            adversarial_learning_rate=self.adversarial_learning_rate,
+            discriminator_noise=self.discriminator_noise,
+            generator=torch.Generator(device),
+        )
+
+    def _run_epoch(self, generator):
+        batch_size = self._batch_size(self._train_source.n_samples)
+        batches = self._train_source.batches(batch_size, self._shuffle_generator)
+        return self._trainer.run_epoch(batches)
+
+    def _validation_loss(self):
+        batches = self._validation_source.batches(4096)
+        return self._trainer.reconstruction_error(batches)
+
+    # ------------------------------------------------------------- inference
+    def transform(self, X):
+        """Encode X into codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The codes (see ``posterior`` for which code each kind returns),
+            in the dtype of X (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        device = self._runtime_device()
+        embed_generator = torch.Generator(device)
+        self.encoder_.eval()
+
+        @torch.inference_mode()
+        def encode(block):
+            x = self._to_model_input(block, device)
+            return self.encoder_.embed(x, embed_generator.manual_seed(0))
+
+        return self._map_batches(encode, X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode codes back to data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. from ``transform`` or ``prior_.sample``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoded data: probabilities in [0, 1] for the BCE loss,
+            data in the original units for the MSE loss.
+        """
+        check_is_fitted(self)
+        Z = self._validate_codes(X)
+        device = self._runtime_device()
+        self.decoder_.eval()
+
+        @torch.inference_mode()
+        def decode(block):
+            output = self.decoder_(torch.as_tensor(block, dtype=torch.float32, device=device))
+            return self._from_model_output(output)
+
+        return self._map_batches(decode, Z).astype(Z.dtype, copy=False)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw codes from the prior and decode them.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the prior draws.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Generated samples.
+        """
+        check_is_fitted(self)
+        Z = self.prior_.sample(n_samples, random_state=check_random_state(random_state))
+        if n_samples == 0:
+            return np.empty((0, self.n_features_in_))
+        return self.inverse_transform(Z)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction loss of X (higher is better).
+
+        The loss is the one used in training (``reconstruction_loss_``),
+        averaged over samples and features, with X encoded by ``transform``
+        and decoded by ``inverse_transform``. Model selection
+        (``GridSearchCV``) uses it when no ``scoring`` is given.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Minus the mean reconstruction loss.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        device = self._runtime_device()
+        trainer_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
+        self.encoder_.eval()
+        self.decoder_.eval()
+        embed_generator = torch.Generator(device)
+
+        @torch.inference_mode()
+        def loss(block):
+            x = self._to_model_input(block, device)
+            output = self.decoder_(self.encoder_.embed(x, embed_generator.manual_seed(0)))
+            return trainer_loss(output, x).reshape(1) * len(block)
+
+        return -float(self._map_batches(loss, X).sum() / X.shape[0])
+
+    # ---------------------------------------------------------------- helpers
+    def _to_model_input(self, block, device):
+        x = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device)
+        if self._offset is not None:
+            x = (
+                x - torch.as_tensor(self._offset, dtype=torch.float32, device=device)
+            ) / torch.as_tensor(self._scale, dtype=torch.float32, device=device)
+        return x
+
+    def _from_model_output(self, output):
+        if self.reconstruction_loss_ == "bce":
+            return torch.sigmoid(output)
+        scale = torch.as_tensor(self._scale, dtype=torch.float32, device=output.device)
+        offset = torch.as_tensor(self._offset, dtype=torch.float32, device=output.device)
+        return output * scale + offset
+
+    def _validate_codes(self, Z):
+        Z = check_array(Z, dtype=(np.float64, np.float32), input_name="Z")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"The codes have {Z.shape[1]} columns, but {type(self).__name__} was fitted "
+                f"with n_components={self.n_components}."
+            )
+        return Z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

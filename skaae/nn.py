@@ -1,0 +1,156 @@
+"""Networks: the MLP builder and the encoder kinds of the paper.
+
+Network contract
+----------------
+An encoder is an ``nn.Module`` with two methods, both taking a float tensor
+``x`` of shape ``(batch, n_features)`` and a ``torch.Generator`` on the same
+device for any noise it needs:
+
+- ``forward(x, generator)``: the stochastic code z ~ q(z|x) used in training,
+  shape ``(batch, n_components)``, differentiable in the encoder's weights;
+- ``embed(x, generator)``: the deterministic code that ``transform`` returns.
+
+A decoder maps codes ``(batch, n_components)`` to ``(batch, n_features)``
+(logits for a BCE reconstruction loss), and a discriminator maps codes to one
+logit each, ``(batch, 1)``. To add an encoder kind, subclass
+:class:`Encoder` and add one entry to :data:`ENCODERS`.
+"""
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ENCODERS",
+    "DeterministicEncoder",
+    "Encoder",
+    "GaussianEncoder",
+    "UniversalEncoder",
+    "make_encoder",
+    "make_mlp",
+]
+
+
+def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation=nn.ReLU):
+    """Build a multilayer perceptron with a linear output layer.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the input.
+    hidden_layer_sizes : sequence of int
+        Width of each hidden layer; empty for a linear map.
+    n_outputs : int
+        Width of the output.
+    activation : type of nn.Module, default=nn.ReLU
+        Activation after every hidden layer.
+
+    Returns
+    -------
+    mlp : nn.Sequential
+    """
+    layers = []
+    width = n_inputs
+    for size in hidden_layer_sizes:
+        layers += [nn.Linear(width, size), activation()]
+        width = size
+    layers.append(nn.Linear(width, n_outputs))
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Base class of the encoder kinds; see the module docstring for the contract.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+    hidden_layer_sizes : sequence of int
+        Hidden layers of the network.
+    n_components : int
+        Dimension of the code.
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, n_components):
+        super().__init__()
+        self.n_components = n_components
+        self.body = make_mlp(
+            self._n_inputs(n_features, n_components),
+            hidden_layer_sizes,
+            self._n_outputs(n_components),
+        )
+
+    def _n_inputs(self, n_features, n_components):
+        return n_features
+
+    def _n_outputs(self, n_components):
+        return n_components
+
+    def forward(self, x, generator=None):
+        return self.body(x)
+
+    def embed(self, x, generator=None):
+        return self.body(x)
+
+
+class DeterministicEncoder(Encoder):
+    """z = f(x): the code is a deterministic function of the input.
+
+    ``transform`` returns f(x).
+    """
+
+
+class GaussianEncoder(Encoder):
+    """Gaussian posterior z = mu(x) + sigma(x) * eps, reparameterised.
+
+    The network outputs the mean and the log-variance of q(z|x). Training
+    draws one z per input; ``transform`` returns the posterior mean mu(x).
+    """
+
+    def _n_outputs(self, n_components):
+        return 2 * n_components
+
+    def forward(self, x, generator=None):
+        mean, log_var = self.body(x).chunk(2, dim=1)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return mean + torch.exp(0.5 * log_var.clamp(-20.0, 10.0)) * eps
+
+    def embed(self, x, generator=None):
+        return self.body(x)[:, : self.n_components]
+
+
+class UniversalEncoder(Encoder):
+    """Universal approximator posterior z = f(x, eta), eta ~ N(0, I).
+
+    Noise of ``n_components`` dimensions is concatenated to the input, so
+    q(z|x) can take any shape. ``transform`` returns the posterior mean
+    E_eta[f(x, eta)], estimated with ``n_embed_draws`` draws of eta (from the
+    generator it is given, so it is deterministic for a seeded generator).
+    """
+
+    n_embed_draws = 16
+
+    def _n_inputs(self, n_features, n_components):
+        return n_features + n_components
+
+    def forward(self, x, generator=None):
+        eta = torch.randn(
+            (x.shape[0], self.n_components), generator=generator, device=x.device, dtype=x.dtype
+        )
+        return self.body(torch.cat([x, eta], dim=1))
+
+    def embed(self, x, generator=None):
+        draws = x.repeat(self.n_embed_draws, 1)
+        return self.forward(draws, generator).view(self.n_embed_draws, x.shape[0], -1).mean(0)
+
+
+ENCODERS = {
+    "deterministic": DeterministicEncoder,
+    "gaussian": GaussianEncoder,
+    "universal": UniversalEncoder,
+}
+"""Names accepted by ``posterior=``, each mapped to its :class:`Encoder` class."""
+
+
+def make_encoder(posterior, n_features, hidden_layer_sizes, n_components):
+    """Build the encoder of kind ``posterior`` (a key of :data:`ENCODERS`)."""
+    return ENCODERS[posterior](n_features, hidden_layer_sizes, n_components)

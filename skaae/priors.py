@@ -1,0 +1,381 @@
+"""Priors p(z) that the adversarial regulariser pushes the codes towards.
+
+A prior is declared unbound (its hyperparameters only, like an unfitted
+scikit-learn estimator) and bound to a code dimension at fit time with
+:meth:`Prior.bind`; the estimator keeps the bound copy as ``prior_``. To add a
+prior, subclass :class:`Prior`, implement ``_build`` and ``_draw``, and add
+one entry to :data:`PRIORS`.
+"""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_random_state
+
+__all__ = [
+    "PRIORS",
+    "GaussianMixturePrior",
+    "GaussianPrior",
+    "Prior",
+    "SwissRollPrior",
+    "UniformPrior",
+    "resolve_prior",
+]
+
+
+class Prior(BaseEstimator):
+    """Base class of the priors p(z).
+
+    Subclasses declare their hyperparameters as keyword arguments of
+    ``__init__`` (so ``get_params``, ``clone`` and grid search work on them),
+    and implement:
+
+    - ``_build(self)``: precompute whatever sampling needs once the code
+      dimension ``n_components_`` is known (e.g. the mixture's means); raise
+      ``ValueError`` for a dimension the prior does not support.
+    - ``_draw(self, n_samples, generator, device, component)``: return a
+      float32 tensor of shape ``(n_samples, n_components_)`` drawn with the
+      given ``torch.Generator``. When the prior has ``n_modes_ > 1``,
+      ``component`` may be a long tensor of shape ``(n_samples,)`` asking for
+      draws from given components (used by label regularisation); ``None``
+      means draws from the whole prior.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Dimension of the codes, set by :meth:`bind`.
+    n_modes_ : int
+        Number of components (mixture) or segments (swiss roll) that
+        ``component`` may index; 1 for a unimodal prior.
+    std_ : float
+        Overall standard deviation of the prior (square root of the mean
+        per-dimension variance), used to put distances on a common scale.
+    """
+
+    def bind(self, n_components):
+        """Return a copy of this prior bound to codes of ``n_components`` dimensions.
+
+        Parameters
+        ----------
+        n_components : int
+            Dimension of the latent codes.
+
+        Returns
+        -------
+        prior : Prior
+            A fitted copy; ``self`` is left unchanged.
+        """
+        if not isinstance(n_components, numbers.Integral) or n_components < 1:
+            raise ValueError(f"n_components must be a positive int, got {n_components!r}.")
+        self._validate_params()
+        bound = clone(self)
+        bound.n_components_ = int(n_components)
+        bound.n_modes_ = 1
+        bound._build()
+        return bound
+
+    def _build(self):
+        """Precompute what sampling needs; override in subclasses."""
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the prior.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw, for reproducible samples.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components_)
+            Samples from the prior.
+        """
+        if not hasattr(self, "n_components_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not bound to a code dimension yet; call "
+                "bind(n_components) or use the fitted estimator's prior_."
+            )
+        _check_n_samples(n_samples)
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator().manual_seed(int(seed))
+        return self.draw(n_samples, generator, torch.device("cpu")).numpy().astype(np.float64)
+
+    def draw(self, n_samples, generator, device, component=None):
+        """Draw a float32 tensor of samples on ``device`` (the trainer's entry point).
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples.
+        generator : torch.Generator
+            Random generator living on ``device``.
+        device : torch.device
+            Where the samples are made.
+        component : torch.LongTensor of shape (n_samples,) or None, default=None
+            Components (or segments) to draw each sample from; ``None`` draws
+            from the whole prior.
+
+        Returns
+        -------
+        Z : torch.Tensor of shape (n_samples, n_components_)
+        """
+        if component is not None and self.n_modes_ == 1:
+            raise ValueError(
+                f"{type(self).__name__} has a single mode; it cannot draw per component."
+            )
+        return self._draw(n_samples, generator, device, component)
+
+    def _draw(self, n_samples, generator, device, component):
+        raise NotImplementedError
+
+
+class GaussianPrior(Prior):
+    """Isotropic Gaussian prior N(0, scale^2 I).
+
+    Parameters
+    ----------
+    scale : float, default=1.0
+        Standard deviation of every coordinate.
+    """
+
+    _parameter_constraints = {"scale": [Interval(numbers.Real, 0, None, closed="neither")]}
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def _build(self):
+        self.std_ = float(self.scale)
+
+    def _draw(self, n_samples, generator, device, component):
+        shape = (n_samples, self.n_components_)
+        return self.scale * torch.randn(shape, generator=generator, device=device)
+
+
+class UniformPrior(Prior):
+    """Uniform prior on the hypercube [-scale, scale]^d.
+
+    Parameters
+    ----------
+    scale : float, default=1.0
+        Half-width of the cube.
+    """
+
+    _parameter_constraints = {"scale": [Interval(numbers.Real, 0, None, closed="neither")]}
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def _build(self):
+        self.std_ = float(self.scale) / math.sqrt(3.0)
+
+    def _draw(self, n_samples, generator, device, component):
+        shape = (n_samples, self.n_components_)
+        return self.scale * (2.0 * torch.rand(shape, generator=generator, device=device) - 1.0)
+
+
+class GaussianMixturePrior(Prior):
+    """Mixture of equally weighted Gaussians, placed as in the paper.
+
+    In two dimensions the ``n_modes`` means sit evenly on a circle of radius
+    ``radius * scale`` and each component is stretched along its radius
+    (standard deviation ``radial_std * scale``) and narrow across it
+    (``tangential_std * scale``): the paper's Fig. 4. In ``d > 2`` dimensions
+    the components are dealt round-robin to the ``d // 2`` coordinate planes
+    (dimensions 0-1, 2-3, ...) and spread evenly on a circle within each
+    plane, so that components in different planes are orthogonal; the
+    stretch follows each mean's direction. In one dimension the means are
+    evenly spaced on ``[-radius * scale, radius * scale]``.
+
+    Parameters
+    ----------
+    n_modes : int, default=10
+        Number of components.
+    scale : float, default=1.0
+        Overall scale of the prior (multiplies every length below).
+    radius : float, default=2.0
+        Distance of each mean from the origin.
+    radial_std : float, default=0.5
+        Standard deviation along the mean's direction.
+    tangential_std : float, default=0.1
+        Standard deviation in every other direction.
+    means : array-like of shape (n_modes, n_components) or None, default=None
+        Explicit means (already scaled); overrides the placement above.
+
+    Attributes
+    ----------
+    means_ : ndarray of shape (n_modes, n_components_)
+        Means of the components.
+    """
+
+    _parameter_constraints = {
+        "n_modes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "radius": [Interval(numbers.Real, 0, None, closed="neither")],
+        "radial_std": [Interval(numbers.Real, 0, None, closed="neither")],
+        "tangential_std": [Interval(numbers.Real, 0, None, closed="neither")],
+        "means": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        n_modes=10,
+        scale=1.0,
+        radius=2.0,
+        radial_std=0.5,
+        tangential_std=0.1,
+        means=None,
+    ):
+        self.n_modes = n_modes
+        self.scale = scale
+        self.radius = radius
+        self.radial_std = radial_std
+        self.tangential_std = tangential_std
+        self.means = means
+
+    def _build(self):
+        if self.means is not None:
+            means = np.asarray(self.means, dtype=np.float64)
+            if means.shape != (self.n_modes, self.n_components_):
+                raise ValueError(
+                    f"means must have shape (n_modes, n_components) = "
+                    f"{(self.n_modes, self.n_components_)}, got {means.shape}."
+                )
+        else:
+            means = self.radius * self.scale * _mode_directions(self.n_modes, self.n_components_)
+        self.means_ = means
+        self.n_modes_ = int(self.n_modes)
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        self._directions = np.divide(means, norms, out=np.zeros_like(means), where=norms > 0)
+        sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
+        # Per-dimension variance of the mixture: spread of the means plus the
+        # average component variance (one radial direction, d-1 tangential).
+        d = self.n_components_
+        within = (sr**2 + (d - 1) * st**2) / d
+        self.std_ = float(math.sqrt(means.var(axis=0).mean() + within))
+
+    def _draw(self, n_samples, generator, device, component):
+        means = torch.as_tensor(self.means_, dtype=torch.float32, device=device)
+        directions = torch.as_tensor(self._directions, dtype=torch.float32, device=device)
+        if component is None:
+            component = torch.randint(
+                self.n_modes_, (n_samples,), generator=generator, device=device
+            )
+        eps = torch.randn((n_samples, self.n_components_), generator=generator, device=device)
+        u = directions[component]
+        sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
+        along = (eps * u).sum(dim=1, keepdim=True)
+        # Tangential noise everywhere, then stretch its component along u.
+        return means[component] + st * eps + (sr - st) * along * u
+
+
+class SwissRollPrior(Prior):
+    """Two-dimensional swiss roll, uniform along the spiral (the paper's Fig. 2).
+
+    A point is drawn at position ``t`` uniform in [0, 1) along the roll, at
+    angle ``turns * 2 pi * sqrt(t)`` and radius ``scale * sqrt(t)``, plus
+    Gaussian noise of standard deviation ``noise * scale``. Segment ``k`` of
+    ``n_modes`` is the part with ``t`` in ``[k / n_modes, (k + 1) / n_modes)``.
+
+    Parameters
+    ----------
+    n_modes : int, default=10
+        Number of equal segments that label regularisation can pin classes to.
+    scale : float, default=2.0
+        Outer radius of the roll.
+    turns : float, default=1.5
+        Number of turns of the spiral.
+    noise : float, default=0.02
+        Thickness of the roll relative to ``scale``.
+    """
+
+    _parameter_constraints = {
+        "n_modes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "turns": [Interval(numbers.Real, 0, None, closed="neither")],
+        "noise": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_modes=10, scale=2.0, turns=1.5, noise=0.02):
+        self.n_modes = n_modes
+        self.scale = scale
+        self.turns = turns
+        self.noise = noise
+
+    def _build(self):
+        if self.n_components_ != 2:
+            raise ValueError(
+                f"The swiss roll prior is two-dimensional; got n_components={self.n_components_}."
+            )
+        self.n_modes_ = int(self.n_modes)
+        grid = self._draw(20000, torch.Generator().manual_seed(0), torch.device("cpu"), None)
+        self.std_ = float(grid.var(dim=0).mean().sqrt())
+
+    def _draw(self, n_samples, generator, device, component):
+        u = torch.rand(n_samples, generator=generator, device=device)
+        t = u if component is None else (component.to(u.dtype) + u) / self.n_modes_
+        root = t.sqrt()
+        angle = 2.0 * math.pi * self.turns * root
+        points = torch.stack([root * torch.cos(angle), root * torch.sin(angle)], dim=1)
+        eps = torch.randn((n_samples, 2), generator=generator, device=device)
+        return self.scale * (points + self.noise * eps)
+
+
+PRIORS = {
+    "gaussian": GaussianPrior,
+    "mixture": GaussianMixturePrior,
+    "swiss_roll": SwissRollPrior,
+    "uniform": UniformPrior,
+}
+"""Names accepted by ``prior=``, each mapped to its :class:`Prior` class."""
+
+
+def resolve_prior(prior, n_components):
+    """Bind a prior given by name or instance to codes of ``n_components`` dimensions.
+
+    Parameters
+    ----------
+    prior : str or Prior
+        A key of :data:`PRIORS` (default hyperparameters) or an instance.
+    n_components : int
+        Dimension of the codes.
+
+    Returns
+    -------
+    prior : Prior
+        A new bound prior.
+    """
+    if isinstance(prior, str):
+        if prior not in PRIORS:
+            raise ValueError(f"Unknown prior {prior!r}; choose one of {sorted(PRIORS)}.")
+        prior = PRIORS[prior]()
+    if not isinstance(prior, Prior):
+        raise TypeError(f"prior must be a name or a Prior instance, got {type(prior).__name__}.")
+    return prior.bind(n_components)
+
+
+def _mode_directions(n_modes, n_dims):
+    """Unit-radius means: on a circle per coordinate plane (see GaussianMixturePrior)."""
+    if n_dims == 1:
+        if n_modes == 1:
+            return np.zeros((1, 1))
+        return np.linspace(-1.0, 1.0, n_modes)[:, None]
+    n_planes = n_dims // 2
+    means = np.zeros((n_modes, n_dims))
+    for plane in range(n_planes):
+        members = np.arange(plane, n_modes, n_planes)
+        angles = 2.0 * np.pi * np.arange(len(members)) / max(len(members), 1)
+        means[members, 2 * plane] = np.cos(angles)
+        means[members, 2 * plane + 1] = np.sin(angles)
+    return means
+
+
+def _check_n_samples(n_samples):
+    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 0:
+        raise ValueError(f"n_samples must be a non-negative int, got {n_samples!r}.")

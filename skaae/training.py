@@ -1,0 +1,235 @@
+"""The adversarial autoencoder's training loop, in plain PyTorch.
+
+This module knows nothing of scikit-learn: it takes built networks, bound
+priors and mini-batches, and runs the paper's three phases per mini-batch:
+
+1. reconstruction: encoder and decoder minimise the reconstruction loss;
+2. regularisation, discriminator: each latent part's discriminator learns to
+   tell prior draws (label 1) from codes (label 0);
+3. regularisation, generator: the encoder learns to make its codes pass for
+   prior draws.
+
+Phases 2 and 3 share one encoder forward pass: the discriminator step does
+not change the encoder, so the code it sees is the one the generator step
+differentiates.
+"""
+
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .metrics import energy_distance
+
+__all__ = ["AdversarialTrainer", "LatentPart", "TrainingDivergedError"]
+
+# Codes kept per epoch to measure the prior match.
+_MATCH_SAMPLE_SIZE = 1000
+
+
+class TrainingDivergedError(ValueError, FloatingPointError):
+    """A loss became NaN or infinite during training."""
+
+
+@dataclass
+class LatentPart:
+    """One slice of the code, regularised towards its own prior.
+
+    Parameters
+    ----------
+    prior : Prior
+        Bound prior of this part.
+    discriminator : nn.Module
+        Maps ``(batch, width)`` codes to ``(batch, 1)`` logits.
+    columns : slice
+        Which columns of the encoder's output belong to this part.
+    """
+
+    prior: object
+    discriminator: nn.Module
+    columns: slice
+
+
+class AdversarialTrainer:
+    """Optimisers and per-phase steps for one adversarial autoencoder.
+
+    Parameters
+    ----------
+    encoder, decoder : nn.Module
+        Networks following the contract of :mod:`skaae.nn`.
+    parts : list of LatentPart
+        The regularised parts of the code.
+    reconstruction_loss : callable
+        ``loss(decoder_output, x)`` returning a scalar tensor.
+    learning_rate : float
+        Adam step size of the reconstruction phase.
+    adversarial_learning_rate : float
+        Adam step size of the discriminator and generator phases.
+    discriminator_noise : float
+        Standard deviation of the Gaussian noise added to every input of the
+        discriminators, relative to the prior's ``std_`` (instance noise:
+        it keeps the discriminator from becoming too sharp).
+    generator : torch.Generator
+        Generator on the training device for prior draws and noise.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        parts,
+        reconstruction_loss,
+        learning_rate,
+        adversarial_learning_rate,
+        discriminator_noise,
+        generator,
+    ):
+        self.encoder = encoder
+        self.decoder = decoder
+        self.parts = parts
+        self.reconstruction_loss = reconstruction_loss
+        self.discriminator_noise = discriminator_noise
+        self.generator = generator
+        self.device = next(encoder.parameters()).device
+        adversarial_betas = (0.5, 0.9)
+        self.autoencoder_optimizer = _adam(
+            [*encoder.parameters(), *decoder.parameters()], learning_rate
+        )
+        self.discriminator_optimizer = _adam(
+            [p for part in parts for p in part.discriminator.parameters()],
+            adversarial_learning_rate,
+            adversarial_betas,
+        )
+        self.generator_optimizer = _adam(
+            encoder.parameters(), adversarial_learning_rate, adversarial_betas
+        )
+
+    def reconstruction_step(self, x):
+        """Update encoder and decoder on one mini-batch; return the loss (detached)."""
+        z = self.encoder(x, self.generator)
+        loss = self.reconstruction_loss(self.decoder(z), x)
+        _step(self.autoencoder_optimizer, loss)
+        return loss.detach()
+
+    def discriminator_step(self, codes):
+        """Update the discriminators on prior draws vs. ``codes``; return the loss."""
+        loss = 0.0
+        for part in self.parts:
+            fake = codes[:, part.columns].detach()
+            real = part.prior.draw(fake.shape[0], self.generator, self.device)
+            logits = part.discriminator(self._noisy(torch.cat([real, fake]), part))
+            target = torch.cat(
+                [torch.ones_like(logits[: len(real)]), torch.zeros_like(logits[len(real) :])]
+            )
+            loss = loss + F.binary_cross_entropy_with_logits(logits, target)
+        _step(self.discriminator_optimizer, loss)
+        return loss.detach()
+
+    def generator_step(self, codes):
+        """Update the encoder so that ``codes`` fool the discriminators; return the loss."""
+        loss = 0.0
+        for part in self.parts:
+            part.discriminator.requires_grad_(False)
+            logits = part.discriminator(self._noisy(codes[:, part.columns], part))
+            loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        _step(self.generator_optimizer, loss)
+        for part in self.parts:
+            part.discriminator.requires_grad_(True)
+        return loss.detach()
+
+    def _noisy(self, z, part):
+        if self.discriminator_noise == 0:
+            return z
+        std = self.discriminator_noise * part.prior.std_
+        return z + std * torch.randn(z.shape, generator=self.generator, device=z.device)
+
+    def train_batch(self, x):
+        """Run the three phases on one mini-batch; return the losses and the codes."""
+        reconstruction = self.reconstruction_step(x)
+        codes = self.encoder(x, self.generator)
+        discrimination = self.discriminator_step(codes)
+        fooling = self.generator_step(codes)
+        return reconstruction, discrimination, fooling, codes.detach()
+
+    def run_epoch(self, batches):
+        """Train on an iterable of mini-batches; return the epoch's record.
+
+        Returns
+        -------
+        record : dict
+            Mean ``reconstruction_loss``, ``discriminator_loss`` and
+            ``generator_loss`` over the batches, the ``prior_match`` (energy
+            distance between the last codes of the epoch and as many prior
+            draws, scaled by the prior's std; summed over parts) and the
+            wall ``time`` in seconds.
+
+        Raises
+        ------
+        TrainingDivergedError
+            If a loss is not finite.
+        """
+        start = time.perf_counter()
+        self._set_train(True)
+        totals = torch.zeros(3, device=self.device)
+        recent = []
+        n_batches = 0
+        for x in batches:
+            *losses, codes = self.train_batch(x)
+            totals += torch.stack(losses)
+            recent.append(codes)
+            n_batches += 1
+            if sum(len(c) for c in recent) > 2 * _MATCH_SAMPLE_SIZE:
+                recent = recent[-max(1, _MATCH_SAMPLE_SIZE // len(codes) + 1) :]
+        means = (totals / max(n_batches, 1)).tolist()
+        if not all(map(_finite, means)):
+            raise TrainingDivergedError(
+                f"The training loss became non-finite ({means}). Likely causes: learning rates "
+                "too high for this data, or features on very different or extreme scales "
+                "(scale the input, or lower learning_rate / adversarial_learning_rate)."
+            )
+        record = dict(zip(("reconstruction_loss", "discriminator_loss", "generator_loss"), means))
+        record["prior_match"] = self.prior_match(torch.cat(recent)[-_MATCH_SAMPLE_SIZE:])
+        record["time"] = time.perf_counter() - start
+        return record
+
+    def prior_match(self, codes):
+        """Energy distance between ``codes`` and prior draws, in prior-std units."""
+        total = 0.0
+        for part in self.parts:
+            z = codes[:, part.columns].float()
+            real = part.prior.draw(len(z), self.generator, self.device)
+            total += energy_distance(z, real, scale=part.prior.std_)
+        return total
+
+    @torch.inference_mode()
+    def reconstruction_error(self, batches):
+        """Mean reconstruction loss of the encoder's embedding over ``batches``."""
+        self._set_train(False)
+        total, count = 0.0, 0
+        for x in batches:
+            output = self.decoder(self.encoder.embed(x, self.generator))
+            total += float(self.reconstruction_loss(output, x)) * len(x)
+            count += len(x)
+        return total / max(count, 1)
+
+    def _set_train(self, mode):
+        for module in (self.encoder, self.decoder, *(p.discriminator for p in self.parts)):
+            module.train(mode)
+
+
+def _adam(parameters, lr, betas=(0.9, 0.999)):
+    parameters = list(parameters)
+    fused = all(p.device.type in ("cuda", "cpu") for p in parameters)
+    return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused)
+
+
+def _step(optimizer, loss):
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def _finite(value):
+    return value == value and abs(value) != float("inf")
