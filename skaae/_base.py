@@ -91,8 +91,8 @@ class BaseAdversarialEstimator(BaseEstimator):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _split_validation(self, X, seed):
-        """Return ``(train, validation)`` rows of ``X``; ``validation`` is None without early stopping."""
-        n_val = int(round(self.validation_fraction * X.shape[0])) if self.early_stopping else 0
+        """Split ``X`` into ``(train, validation)``; no validation without early stopping."""
+        n_val = round(self.validation_fraction * X.shape[0]) if self.early_stopping else 0
         if n_val < 1 or n_val >= X.shape[0]:
             if self.early_stopping:
                 raise ValueError(

@@ -189,7 +189,9 @@ class AdversarialTrainer:
                 "too high for this data, or features on very different or extreme scales "
                 "(scale the input, or lower learning_rate / adversarial_learning_rate)."
             )
-        record = dict(zip(("reconstruction_loss", "discriminator_loss", "generator_loss"), means))
+        record = dict(
+            zip(("reconstruction_loss", "discriminator_loss", "generator_loss"), means, strict=True)
+        )
         record["prior_match"] = self.prior_match(torch.cat(recent)[-_MATCH_SAMPLE_SIZE:])
         record["time"] = time.perf_counter() - start
         return record
