@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_random_state, validate_data
 
 from .training import TrainingDivergedError
@@ -32,7 +32,10 @@ def resolve_device(device):
     """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a valid torch device: {error}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         warnings.warn(
             f"device={str(device)!r} was requested but CUDA is not available; using the CPU.",
@@ -47,7 +50,7 @@ class BaseAdversarialEstimator(BaseEstimator):
     """Plumbing shared by the adversarial autoencoder estimators.
 
     Subclasses list their ``nn.Module`` fitted attributes in
-    ``_module_attributes`` and implement ``_run_epoch(generator)`` and
+    ``_module_attributes`` and implement ``_run_epoch(epoch)`` (``epoch`` counts from 0 within this call to ``fit``) and
     ``_validation_loss()`` for :meth:`_train_epochs`.
     """
 
@@ -67,6 +70,19 @@ class BaseAdversarialEstimator(BaseEstimator):
     }
 
     # ----------------------------------------------------------- validation
+    def _validate_params(self):
+        """Check the declared constraints, then that every ``*_layer_sizes`` holds positive ints."""
+        super()._validate_params()
+        for name, sizes in self.get_params(deep=False).items():
+            if name.endswith("_layer_sizes") and not all(
+                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1
+                for size in sizes
+            ):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a sequence of "
+                    f"positive ints. Got {sizes!r} instead."
+                )
+
     def _validate_X(self, X, reset):
         """Validate ``X`` (dense, sparse or DataFrame) and record or check its features."""
         X = validate_data(
@@ -114,15 +130,15 @@ class BaseAdversarialEstimator(BaseEstimator):
         return device
 
     # ----------------------------------------------------------- training
-    def _train_epochs(self, generator):
+    def _train_epochs(self):
         """Run epochs until ``max_iter`` or early stopping; fill ``history_``.
 
         Ctrl-C stops training after a warning and keeps the model as it is.
         """
         best_loss, stall = np.inf, 0
         try:
-            for _ in range(self.max_iter):
-                record = self._run_epoch(generator)
+            for epoch in range(self.max_iter):
+                record = self._run_epoch(epoch)
                 record = {"epoch": len(self.history_) + 1, **record}
                 if self.early_stopping:
                     record["validation_loss"] = self._validation_loss()
@@ -159,7 +175,9 @@ class BaseAdversarialEstimator(BaseEstimator):
 
     # ----------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 object.__getstate__ returns the live __dict__,
+        # and pickling must not drop the trainer or swap the networks of self.
+        state = dict(super().__getstate__())
         state.pop("_trainer", None)
         for name in self._module_attributes:
             if state.get(name) is not None:

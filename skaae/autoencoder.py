@@ -240,7 +240,7 @@ class AdversarialAutoencoder(
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(seed + self.n_iter_)
         try:
-            self._train_epochs(trainer.generator)
+            self._train_epochs()
         finally:
             del self._train_source, self._validation_source, self._shuffle_generator
         return self
@@ -260,7 +260,10 @@ class AdversarialAutoencoder(
                 self.n_components, tuple(reversed(self.hidden_layer_sizes)), n_features
             )
             self.discriminator_ = make_mlp(
-                self.n_components, tuple(self.discriminator_layer_sizes), 1
+                self.n_components,
+                tuple(self.discriminator_layer_sizes),
+                1,
+                spectral_norm=getattr(self, "_sn", False),
             )
         self.history_ = []
         self.n_iter_ = 0
@@ -289,6 +292,8 @@ class AdversarialAutoencoder(
 
     def _make_trainer(self, device):
         part = LatentPart(self.prior_, self.discriminator_, slice(0, self.n_components))
+        AdversarialTrainer._shared = getattr(self, "_shared", False)
+        AdversarialTrainer._weight = getattr(self, "_weight", 1.0)
         return AdversarialTrainer(
             self.encoder_,
             self.decoder_,
@@ -300,7 +305,15 @@ class AdversarialAutoencoder(
             generator=torch.Generator(device),
         )
 
-    def _run_epoch(self, generator):
+    def _run_epoch(self, epoch):
+        schedule = getattr(self, "_schedule", "constant")
+        warmup = getattr(self, "_warmup", 0.0)
+        progress = epoch / self.max_iter
+        factor = 1.0
+        if schedule == "cosine":
+            factor = 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress))
+        ramp = min(1.0, progress / warmup) if warmup > 0 else 1.0
+        self._trainer.scale_learning_rates(factor, factor * ramp)
         batch_size = self._batch_size(self._train_source.n_samples)
         batches = self._train_source.batches(batch_size, self._shuffle_generator)
         return self._trainer.run_epoch(batches)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation=nn.ReLU):
+def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation=nn.ReLU, spectral_norm=False):
     """Build a multilayer perceptron with a linear output layer.
 
     Parameters
@@ -48,12 +48,16 @@ def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation=nn.ReLU):
     -------
     mlp : nn.Sequential
     """
+    def linear(n_in, n_out):
+        layer = nn.Linear(n_in, n_out)
+        return nn.utils.parametrizations.spectral_norm(layer) if spectral_norm else layer
+
     layers = []
     width = n_inputs
     for size in hidden_layer_sizes:
-        layers += [nn.Linear(width, size), activation()]
+        layers += [linear(width, size), activation()]
         width = size
-    layers.append(nn.Linear(width, n_outputs))
+    layers.append(linear(width, n_outputs))
     return nn.Sequential(*layers)
 
 
@@ -139,8 +143,16 @@ class UniversalEncoder(Encoder):
         return self.body(torch.cat([x, eta], dim=1))
 
     def embed(self, x, generator=None):
-        draws = x.repeat(self.n_embed_draws, 1)
-        return self.forward(draws, generator).view(self.n_embed_draws, x.shape[0], -1).mean(0)
+        # The same n_embed_draws noise vectors for every row, so that a row's
+        # code does not depend on the other rows of the batch.
+        eta = torch.randn(
+            (self.n_embed_draws, 1, self.n_components),
+            generator=generator,
+            device=x.device,
+            dtype=x.dtype,
+        )
+        draws = x.unsqueeze(0).expand(self.n_embed_draws, -1, -1)
+        return self.body(torch.cat([draws, eta.expand(-1, x.shape[0], -1)], dim=2)).mean(0)
 
 
 ENCODERS = {

@@ -57,6 +57,10 @@ class Prior(BaseEstimator):
         per-dimension variance), used to put distances on a common scale.
     """
 
+    # Constraints checked by bind(); a subclass may declare its own
+    # (hyperparameters it does not list are not checked).
+    _parameter_constraints = {}
+
     def bind(self, n_components):
         """Return a copy of this prior bound to codes of ``n_components`` dimensions.
 

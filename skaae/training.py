@@ -102,9 +102,32 @@ class AdversarialTrainer:
             adversarial_learning_rate,
             adversarial_betas,
         )
-        self.generator_optimizer = _adam(
-            encoder.parameters(), adversarial_learning_rate, adversarial_betas
-        )
+        if getattr(self, "_shared", False):
+            self.generator_optimizer = self.autoencoder_optimizer
+        else:
+            self.generator_optimizer = _adam(
+                encoder.parameters(), adversarial_learning_rate, adversarial_betas
+            )
+
+    @property
+    def optimizers(self):
+        return (self.autoencoder_optimizer, self.discriminator_optimizer, self.generator_optimizer)[
+            : 2 if self.generator_optimizer is self.autoencoder_optimizer else 3
+        ]
+
+    def scale_learning_rates(self, factor, adversarial_factor=None):
+        """Set the step sizes to ``factor`` times their initial values.
+
+        ``adversarial_factor`` (default: ``factor``) applies to the
+        discriminator and generator optimisers instead.
+        """
+        if adversarial_factor is None:
+            adversarial_factor = factor
+        factors = (factor, adversarial_factor, adversarial_factor)
+        for optimizer, scale in zip(self.optimizers, factors, strict=False):
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+                group["lr"] = group["initial_lr"] * scale
 
     def reconstruction_step(self, x):
         """Update encoder and decoder on one mini-batch; return the loss (detached)."""
@@ -134,7 +157,7 @@ class AdversarialTrainer:
             part.discriminator.requires_grad_(False)
             logits = part.discriminator(self._noisy(codes[:, part.columns], part))
             loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-        _step(self.generator_optimizer, loss)
+        _step(self.generator_optimizer, getattr(self, "_weight", 1.0) * loss)
         for part in self.parts:
             part.discriminator.requires_grad_(True)
         return loss.detach()
