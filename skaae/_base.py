@@ -50,8 +50,9 @@ class BaseAdversarialEstimator(BaseEstimator):
     """Plumbing shared by the adversarial autoencoder estimators.
 
     Subclasses list their ``nn.Module`` fitted attributes in
-    ``_module_attributes`` and implement ``_run_epoch(epoch)`` (``epoch`` counts from 0 within this call to ``fit``) and
-    ``_validation_loss()`` for :meth:`_train_epochs`.
+    ``_module_attributes`` and implement ``_run_epoch(epoch)`` (``epoch``
+    counts from 0 within this call to ``fit``) and ``_validation_loss()`` for
+    :meth:`_train_epochs`.
     """
 
     _module_attributes = ()

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 
 from ._base import BaseAdversarialEstimator
 from ._batching import BatchSource
-from .nn import ENCODERS, make_encoder, make_mlp
+from .nn import ACTIVATIONS, ENCODERS, make_encoder, make_mlp
 from .priors import PRIORS, Prior, resolve_prior
 from .training import AdversarialTrainer, LatentPart
 
@@ -70,17 +70,28 @@ class AdversarialAutoencoder(
         to zero mean and unit variance (the output is scaled back).
         ``"auto"``: ``"bce"`` when every value of X lies in [0, 1], else
         ``"mse"``; the choice is stored in ``reconstruction_loss_``.
-    learning_rate : float, default=1e-3
-        Adam step size of the reconstruction phase.
-    adversarial_learning_rate : float, default=1e-3
-        Adam step size of the discriminator and generator phases.
+    activation : {"silu", "relu", "leaky_relu", "tanh"}, default="silu"
+        Activation of the hidden layers of every network. The paper's
+        networks use ``"relu"``.
+    learning_rate : float, default=3e-3
+        Adam step size of the encoder and decoder. The reconstruction and
+        generator phases share this one optimiser, so that the balance of the
+        two is set by ``adversarial_weight`` (two optimisers on the same
+        weights let the codes drift away from the prior).
+    discriminator_learning_rate : float, default=1e-3
+        Adam step size of the discriminator.
+    adversarial_weight : float, default=0.01
+        Weight of the generator loss relative to the reconstruction loss
+        (both are means per sample, the reconstruction loss also per
+        feature). Higher matches the prior more tightly at some cost in
+        reconstruction; too high collapses the map.
     discriminator_noise : float, default=0.1
         Standard deviation of the Gaussian noise added to the discriminator's
         inputs, in units of the prior's standard deviation. It keeps the
         discriminator smooth and the training stable; 0 disables it.
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(128, n_samples)``.
-    max_iter : int, default=100
+    max_iter : int, default=300
         Number of epochs (passes over the data).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its
@@ -156,8 +167,10 @@ class AdversarialAutoencoder(
         "hidden_layer_sizes": ["array-like"],
         "discriminator_layer_sizes": ["array-like"],
         "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "adversarial_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "discriminator_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "adversarial_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "discriminator_noise": [Interval(numbers.Real, 0, None, closed="left")],
         **BaseAdversarialEstimator._common_parameter_constraints,
     }
@@ -171,11 +184,13 @@ class AdversarialAutoencoder(
         hidden_layer_sizes=(256, 256),
         discriminator_layer_sizes=(256, 256),
         reconstruction_loss="auto",
-        learning_rate=1e-3,
-        adversarial_learning_rate=1e-3,
+        activation="silu",
+        learning_rate=3e-3,
+        discriminator_learning_rate=1e-3,
+        adversarial_weight=0.01,
         discriminator_noise=0.1,
         batch_size="auto",
-        max_iter=100,
+        max_iter=300,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -191,8 +206,10 @@ class AdversarialAutoencoder(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.discriminator_layer_sizes = discriminator_layer_sizes
         self.reconstruction_loss = reconstruction_loss
+        self.activation = activation
         self.learning_rate = learning_rate
-        self.adversarial_learning_rate = adversarial_learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.adversarial_weight = adversarial_weight
         self.discriminator_noise = discriminator_noise
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -250,20 +267,15 @@ class AdversarialAutoencoder(
         self.prior_ = resolve_prior(self.prior, self.n_components)
         self.reconstruction_loss_ = self._choose_reconstruction_loss(X)
         self._offset, self._scale = self._input_scaling(X)
-        n_features = X.shape[1]
+        n_features, hidden = X.shape[1], tuple(self.hidden_layer_sizes)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.encoder_ = make_encoder(
-                self.posterior, n_features, tuple(self.hidden_layer_sizes), self.n_components
+                self.posterior, n_features, hidden, self.n_components, self.activation
             )
-            self.decoder_ = make_mlp(
-                self.n_components, tuple(reversed(self.hidden_layer_sizes)), n_features
-            )
+            self.decoder_ = make_mlp(self.n_components, hidden[::-1], n_features, self.activation)
             self.discriminator_ = make_mlp(
-                self.n_components,
-                tuple(self.discriminator_layer_sizes),
-                1,
-                spectral_norm=getattr(self, "_sn", False),
+                self.n_components, tuple(self.discriminator_layer_sizes), 1, self.activation
             )
         self.history_ = []
         self.n_iter_ = 0
@@ -292,28 +304,19 @@ class AdversarialAutoencoder(
 
     def _make_trainer(self, device):
         part = LatentPart(self.prior_, self.discriminator_, slice(0, self.n_components))
-        AdversarialTrainer._shared = getattr(self, "_shared", False)
-        AdversarialTrainer._weight = getattr(self, "_weight", 1.0)
         return AdversarialTrainer(
             self.encoder_,
             self.decoder_,
             [part],
             _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
             learning_rate=self.learning_rate,
-            adversarial_learning_rate=self.adversarial_learning_rate,
+            discriminator_learning_rate=self.discriminator_learning_rate,
+            adversarial_weight=self.adversarial_weight,
             discriminator_noise=self.discriminator_noise,
             generator=torch.Generator(device),
         )
 
     def _run_epoch(self, epoch):
-        schedule = getattr(self, "_schedule", "constant")
-        warmup = getattr(self, "_warmup", 0.0)
-        progress = epoch / self.max_iter
-        factor = 1.0
-        if schedule == "cosine":
-            factor = 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress))
-        ramp = min(1.0, progress / warmup) if warmup > 0 else 1.0
-        self._trainer.scale_learning_rates(factor, factor * ramp)
         batch_size = self._batch_size(self._train_source.n_samples)
         batches = self._train_source.batches(batch_size, self._shuffle_generator)
         return self._trainer.run_epoch(batches)

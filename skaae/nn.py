@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    "ACTIVATIONS",
     "ENCODERS",
     "DeterministicEncoder",
     "Encoder",
@@ -30,7 +31,16 @@ __all__ = [
 ]
 
 
-def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation=nn.ReLU, spectral_norm=False):
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "silu": nn.SiLU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+}
+"""Names accepted by ``activation=``, each mapped to its ``nn.Module`` class."""
+
+
+def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
     """Build a multilayer perceptron with a linear output layer.
 
     Parameters
@@ -41,23 +51,19 @@ def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation=nn.ReLU, spectr
         Width of each hidden layer; empty for a linear map.
     n_outputs : int
         Width of the output.
-    activation : type of nn.Module, default=nn.ReLU
-        Activation after every hidden layer.
+    activation : str, default="relu"
+        Activation after every hidden layer, a key of :data:`ACTIVATIONS`.
 
     Returns
     -------
     mlp : nn.Sequential
     """
-    def linear(n_in, n_out):
-        layer = nn.Linear(n_in, n_out)
-        return nn.utils.parametrizations.spectral_norm(layer) if spectral_norm else layer
-
     layers = []
     width = n_inputs
     for size in hidden_layer_sizes:
-        layers += [linear(width, size), activation()]
+        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
         width = size
-    layers.append(linear(width, n_outputs))
+    layers.append(nn.Linear(width, n_outputs))
     return nn.Sequential(*layers)
 
 
@@ -72,15 +78,18 @@ class Encoder(nn.Module):
         Hidden layers of the network.
     n_components : int
         Dimension of the code.
+    activation : str, default="relu"
+        Activation of the hidden layers, a key of :data:`ACTIVATIONS`.
     """
 
-    def __init__(self, n_features, hidden_layer_sizes, n_components):
+    def __init__(self, n_features, hidden_layer_sizes, n_components, activation="relu"):
         super().__init__()
         self.n_components = n_components
         self.body = make_mlp(
             self._n_inputs(n_features, n_components),
             hidden_layer_sizes,
             self._n_outputs(n_components),
+            activation,
         )
 
     def _n_inputs(self, n_features, n_components):
@@ -163,6 +172,6 @@ ENCODERS = {
 """Names accepted by ``posterior=``, each mapped to its :class:`Encoder` class."""
 
 
-def make_encoder(posterior, n_features, hidden_layer_sizes, n_components):
+def make_encoder(posterior, n_features, hidden_layer_sizes, n_components, activation="relu"):
     """Build the encoder of kind ``posterior`` (a key of :data:`ENCODERS`)."""
-    return ENCODERS[posterior](n_features, hidden_layer_sizes, n_components)
+    return ENCODERS[posterior](n_features, hidden_layer_sizes, n_components, activation)
