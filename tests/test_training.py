@@ -1,0 +1,273 @@
+"""The torch trainer (three phases, divergence) and the energy distance."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skaae import GaussianPrior, TrainingDivergedError
+from skaae.metrics import energy_distance
+from skaae.nn import make_encoder, make_mlp
+from skaae.training import AdversarialTrainer, LatentPart
+
+N_FEATURES, N_COMPONENTS = 6, 2
+
+
+class NaNPrior(GaussianPrior):
+    """A broken prior whose draws are NaN: the discriminator loss becomes NaN."""
+
+    def _draw(self, n_samples, generator, device, component):
+        return torch.full((n_samples, self.n_components_), float("nan"), device=device)
+
+
+def _trainer(kind="deterministic", prior=None, lr=1e-2, weight=1.0, noise=0.1, seed=0):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        encoder = make_encoder(kind, N_FEATURES, (16,), N_COMPONENTS)
+        decoder = make_mlp(N_COMPONENTS, (16,), N_FEATURES)
+        discriminator = make_mlp(N_COMPONENTS, (16,), 1)
+    prior = (prior or GaussianPrior()).bind(N_COMPONENTS)
+    return AdversarialTrainer(
+        encoder,
+        decoder,
+        [LatentPart(prior, discriminator, slice(0, N_COMPONENTS))],
+        lambda output, x: F.mse_loss(output, x),
+        learning_rate=lr,
+        discriminator_learning_rate=lr,
+        adversarial_weight=weight,
+        discriminator_noise=noise,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def _batch(n=32, seed=0):
+    return torch.randn(n, N_FEATURES, generator=torch.Generator().manual_seed(seed))
+
+
+def _snapshot(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _changed(module, snapshot):
+    return any(not torch.equal(p, q) for p, q in zip(module.parameters(), snapshot, strict=True))
+
+
+def _snapshots(trainer):
+    return {
+        "encoder": _snapshot(trainer.encoder),
+        "decoder": _snapshot(trainer.decoder),
+        "discriminator": _snapshot(trainer.parts[0].discriminator),
+    }
+
+
+def _which_changed(trainer, snapshots):
+    modules = {
+        "encoder": trainer.encoder,
+        "decoder": trainer.decoder,
+        "discriminator": trainer.parts[0].discriminator,
+    }
+    return {name for name, module in modules.items() if _changed(module, snapshots[name])}
+
+
+# ------------------------------------------------------------------ phases
+@pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
+def test_reconstruction_step_updates_the_autoencoder_only(kind):
+    trainer = _trainer(kind)
+    before = _snapshots(trainer)
+    loss = trainer.reconstruction_step(_batch())
+    assert loss.ndim == 0
+    assert not loss.requires_grad
+    assert _which_changed(trainer, before) == {"encoder", "decoder"}
+
+
+@pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
+def test_discriminator_step_updates_the_discriminator_only(kind):
+    trainer = _trainer(kind)
+    codes = trainer.encoder(_batch(), trainer.generator)
+    before = _snapshots(trainer)
+    loss = trainer.discriminator_step(codes)
+    assert torch.isfinite(loss)
+    assert _which_changed(trainer, before) == {"discriminator"}
+    assert all(p.grad is None for p in trainer.encoder.parameters())
+
+
+@pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
+def test_generator_step_updates_the_encoder_only(kind):
+    trainer = _trainer(kind)
+    codes = trainer.encoder(_batch(), trainer.generator)
+    before = _snapshots(trainer)
+    loss = trainer.generator_step(codes)
+    assert torch.isfinite(loss)
+    assert _which_changed(trainer, before) == {"encoder"}
+    discriminator = trainer.parts[0].discriminator
+    # No gradient leaked into the discriminator, which is trainable again afterwards.
+    assert all(p.grad is None for p in discriminator.parameters())
+    assert all(p.requires_grad for p in discriminator.parameters())
+
+
+def test_train_batch_runs_all_three_phases():
+    trainer = _trainer()
+    before = _snapshots(trainer)
+    reconstruction, discrimination, fooling, codes = trainer.train_batch(_batch(20))
+    assert _which_changed(trainer, before) == {"encoder", "decoder", "discriminator"}
+    assert codes.shape == (20, N_COMPONENTS)
+    assert not codes.requires_grad
+    assert all(torch.isfinite(v) for v in (reconstruction, discrimination, fooling))
+
+
+def test_separate_optimisers_for_the_autoencoder_and_the_discriminator():
+    trainer = _trainer()
+    autoencoder = {id(p) for g in trainer.autoencoder_optimizer.param_groups for p in g["params"]}
+    discriminator = {
+        id(p) for g in trainer.discriminator_optimizer.param_groups for p in g["params"]
+    }
+    encoder = {id(p) for p in trainer.encoder.parameters()}
+    decoder = {id(p) for p in trainer.decoder.parameters()}
+    assert autoencoder == encoder | decoder
+    assert discriminator == {id(p) for p in trainer.parts[0].discriminator.parameters()}
+
+
+def test_adversarial_weight_scales_the_generator_update():
+    # Adam's first step has the size of the learning rate whatever the gradient,
+    # so compare gradients: the weight multiplies the encoder's generator gradient.
+    grads = {}
+    for weight in (1.0, 0.1):
+        trainer = _trainer(weight=weight, noise=0.0)
+        codes = trainer.encoder(_batch(), trainer.generator)
+        trainer.generator_step(codes)
+        grads[weight] = torch.cat([p.grad.flatten() for p in trainer.encoder.parameters()])
+    torch.testing.assert_close(grads[0.1], 0.1 * grads[1.0])
+
+
+def test_discriminator_learns_to_separate_prior_from_shifted_codes():
+    trainer = _trainer(noise=0.0)
+    codes = 4.0 + torch.randn(256, N_COMPONENTS, generator=torch.Generator().manual_seed(1))
+    first = float(trainer.discriminator_step(codes))
+    for _ in range(200):
+        last = float(trainer.discriminator_step(codes))
+    assert first > 0.5
+    assert last < 0.1
+
+
+def test_generator_phase_pulls_codes_towards_the_prior():
+    trainer = _trainer(noise=0.0)
+    x = _batch(256)
+    # Push the encoder's codes far from the prior first.
+    with torch.no_grad():
+        trainer.encoder.body[-1].bias += 5.0
+    start = trainer.prior_match(trainer.encoder.embed(x).detach())
+    for _ in range(150):
+        codes = trainer.encoder(x, trainer.generator)
+        trainer.discriminator_step(codes)
+        trainer.generator_step(codes)
+    end = trainer.prior_match(trainer.encoder.embed(x).detach())
+    assert start > 2.0
+    assert end < start / 4
+
+
+def test_run_epoch_record():
+    trainer = _trainer()
+    record = trainer.run_epoch(_batch(64, seed=s) for s in range(5))
+    assert set(record) == {
+        "reconstruction_loss",
+        "discriminator_loss",
+        "generator_loss",
+        "prior_match",
+        "time",
+    }
+    assert all(np.isfinite(v) for v in record.values())
+    assert record["prior_match"] >= 0
+    assert record["time"] > 0
+
+
+def test_training_reduces_reconstruction_loss():
+    trainer = _trainer()
+    data = [_batch(64, seed=s) for s in range(4)]
+    first = trainer.run_epoch(data)["reconstruction_loss"]
+    for _ in range(40):
+        last = trainer.run_epoch(data)["reconstruction_loss"]
+    assert last < 0.8 * first
+
+
+def test_reconstruction_error_is_the_loss_of_the_embedding():
+    trainer = _trainer()
+    x = _batch(50)
+    error = trainer.reconstruction_error([x[:20], x[20:]])
+    with torch.no_grad():
+        expected = float(F.mse_loss(trainer.decoder(trainer.encoder.embed(x)), x))
+    assert error == pytest.approx(expected, rel=1e-5)
+
+
+# -------------------------------------------------------------- divergence
+def test_nan_input_raises_training_diverged_error():
+    trainer = _trainer()
+    x = _batch()
+    x[3, 2] = float("nan")
+    with pytest.raises(TrainingDivergedError, match=r"non-finite.*learning rate"):
+        trainer.run_epoch([x])
+
+
+def test_nan_loss_raises_training_diverged_error():
+    trainer = _trainer(prior=NaNPrior())
+    with pytest.raises(TrainingDivergedError, match="non-finite"):
+        trainer.run_epoch([_batch()])
+
+
+def test_training_diverged_error_is_a_value_error():
+    assert issubclass(TrainingDivergedError, ValueError)
+    assert issubclass(TrainingDivergedError, FloatingPointError)
+
+
+def test_estimator_reports_divergence(make_aae, unit_data):
+    aae = make_aae(prior=NaNPrior())
+    with pytest.raises(TrainingDivergedError, match=r"AdversarialAutoencoder: .*non-finite"):
+        aae.fit(unit_data)
+
+
+# --------------------------------------------------------- energy distance
+def _gaussian(n, d=2, shift=0.0, scale=1.0, seed=0):
+    return shift + scale * np.random.RandomState(seed).normal(size=(n, d))
+
+
+def test_energy_distance_small_for_the_same_distribution():
+    assert energy_distance(_gaussian(800, seed=0), _gaussian(800, seed=1)) < 0.02
+
+
+def test_energy_distance_zero_for_identical_samples():
+    X = _gaussian(100)
+    assert energy_distance(X, X) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(("shift", "scale"), [(1.0, 1.0), (3.0, 1.0), (0.0, 3.0)])
+def test_energy_distance_large_for_different_distributions(shift, scale):
+    same = energy_distance(_gaussian(500, seed=0), _gaussian(500, seed=1))
+    different = energy_distance(
+        _gaussian(500, seed=0), _gaussian(500, shift=shift, scale=scale, seed=1)
+    )
+    assert different > 0.3
+    assert different > 20 * same
+
+
+def test_energy_distance_grows_with_the_shift():
+    X = _gaussian(400, seed=0)
+    distances = [energy_distance(X, _gaussian(400, shift=s, seed=1)) for s in (0.5, 1.0, 2.0)]
+    assert distances == sorted(distances)
+
+
+def test_energy_distance_properties():
+    X, Y = _gaussian(200, 3, seed=0), _gaussian(300, 3, shift=0.5, seed=1)
+    d = energy_distance(X, Y)
+    assert d > 0
+    assert energy_distance(Y, X) == pytest.approx(d)
+    # scale= divides both samples: distances in the same units are comparable.
+    assert energy_distance(5 * X, 5 * Y, scale=5.0) == pytest.approx(d)
+    assert energy_distance(5 * X, 5 * Y) == pytest.approx(5 * d)
+    # Tensors and arrays give the same value.
+    assert energy_distance(torch.as_tensor(X), torch.as_tensor(Y)) == pytest.approx(d)
+
+
+def test_energy_distance_checks_shapes():
+    with pytest.raises(ValueError, match="same number of columns"):
+        energy_distance(np.zeros((5, 2)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        energy_distance(np.zeros(5), np.zeros(5))
