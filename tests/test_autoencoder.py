@@ -503,3 +503,24 @@ def test_device_parameter_is_left_as_given(make_aae, unit_data, device):
     aae = make_aae(device=device).fit(unit_data)
     assert aae.device == device
     assert next(aae.encoder_.parameters()).device.type == "cpu"
+
+
+def test_keyboard_interrupt_keeps_the_partial_model(make_aae, unit_data, monkeypatch):
+    from skaae.training import AdversarialTrainer
+
+    run_epoch = AdversarialTrainer.run_epoch
+    calls = []
+
+    def interrupted(self, batches):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return run_epoch(self, batches)
+
+    monkeypatch.setattr(AdversarialTrainer, "run_epoch", interrupted)
+    aae = make_aae(max_iter=10)
+    with pytest.warns(RuntimeWarning, match="interrupted after 2 epochs"):
+        aae.fit(unit_data)
+    assert aae.n_iter_ == 2
+    assert len(aae.history_) == 2
+    assert np.isfinite(aae.transform(unit_data)).all()
