@@ -20,7 +20,8 @@ from .training import TrainingDivergedError
 
 __all__ = ["BaseAdversarialEstimator", "resolve_device"]
 
-_INFERENCE_BATCH_SIZE = 4096
+# Inference processes rows in blocks of about this many values (64 MiB as float32).
+_INFERENCE_BLOCK_VALUES = 1 << 24
 
 
 def resolve_device(device):
@@ -56,6 +57,9 @@ class BaseAdversarialEstimator(BaseEstimator):
     """
 
     _module_attributes = ()
+
+    # Parameters that fix the networks' shapes; warm_start refuses to change them.
+    _structural_parameters = ()
 
     _common_parameter_constraints = {
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -120,6 +124,26 @@ class BaseAdversarialEstimator(BaseEstimator):
         order = np.random.RandomState(seed).permutation(X.shape[0])
         return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
 
+    def _check_warm_start_structure(self):
+        """Raise if a parameter that shapes the networks changed since the last fit."""
+        params = self.get_params(deep=False)
+        changed = [
+            name
+            for name in self._structural_parameters
+            if _comparable(params[name]) != _comparable(self._fitted_structure[name])
+        ]
+        if changed:
+            raise ValueError(
+                f"warm_start=True cannot change {', '.join(changed)} after fitting; "
+                "set warm_start=False to train new networks."
+            )
+
+    def _record_structure(self):
+        params = self.get_params(deep=False)
+        self._fitted_structure = {
+            name: copy.deepcopy(params[name]) for name in self._structural_parameters
+        }
+
     # ----------------------------------------------------------- device
     def _runtime_device(self):
         """The device to compute on now; moves the networks there if needed."""
@@ -167,8 +191,9 @@ class BaseAdversarialEstimator(BaseEstimator):
     def _map_batches(self, function, X):
         """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
         out = []
-        for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
-            block = X[start : start + _INFERENCE_BATCH_SIZE]
+        rows = max(1, min(4096, _INFERENCE_BLOCK_VALUES // max(X.shape[1], 1)))
+        for start in range(0, X.shape[0], rows):
+            block = X[start : start + rows]
             if sp.issparse(block):
                 block = block.toarray()
             out.append(function(block).cpu().numpy())
@@ -189,6 +214,15 @@ class BaseAdversarialEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _comparable(value):
+    """A value that compares equal for equal parameter settings (priors by their params)."""
+    if isinstance(value, BaseEstimator):
+        return (type(value), repr(sorted(value.get_params(deep=False).items())))
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return value
 
 
 def _format_record(record, max_iter):

@@ -159,6 +159,15 @@ class AdversarialAutoencoder(
     """
 
     _module_attributes = ("encoder_", "decoder_", "discriminator_")
+    _structural_parameters = (
+        "n_components",
+        "prior",
+        "posterior",
+        "hidden_layer_sizes",
+        "discriminator_layer_sizes",
+        "activation",
+        "reconstruction_loss",
+    )
 
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -243,7 +252,9 @@ class AdversarialAutoencoder(
         resume = self.warm_start and hasattr(self, "encoder_")
         X = self._validate_X(X, reset=not resume)
         seed = self._seed()
-        if not resume:
+        if resume:
+            self._check_warm_start_structure()
+        else:
             self._initialise(X, seed)
         device = self._runtime_device()
         train, validation = self._split_validation(X, seed)
@@ -277,6 +288,7 @@ class AdversarialAutoencoder(
             self.discriminator_ = make_mlp(
                 self.n_components, tuple(self.discriminator_layer_sizes), 1, self.activation
             )
+        self._record_structure()
         self.history_ = []
         self.n_iter_ = 0
         self._n_features_out = self.n_components

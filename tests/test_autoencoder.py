@@ -366,6 +366,27 @@ def test_warm_start_continues_training(make_aae, unit_data):
     assert len(aae.history_) == 7
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"n_components": 3},
+        {"hidden_layer_sizes": (16,)},
+        {"posterior": "gaussian"},
+        {"prior": "mixture"},
+        {"activation": "relu"},
+    ],
+)
+def test_warm_start_refuses_to_change_the_networks(make_aae, unit_data, change):
+    aae = make_aae(warm_start=True).fit(unit_data)
+    aae.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"warm_start=True cannot change {name}"):
+        aae.fit(unit_data)
+    # Non-structural parameters may change between warm fits.
+    aae.set_params(**{name: make_aae().get_params()[name]}, learning_rate=1e-4).fit(unit_data)
+    assert aae.n_iter_ == 4
+
+
 def test_without_warm_start_fit_reinitialises(make_aae, unit_data):
     aae = make_aae(max_iter=2).fit(unit_data)
     encoder = aae.encoder_
