@@ -470,26 +470,10 @@ def test_sparse_input_gives_the_same_codes_as_dense(make_aae, unit_data, fmt, lo
 
 
 # ------------------------------------------------- scikit-learn integration
-def test_pipeline_with_logistic_regression(digits):
+def test_pipeline_with_logistic_regression(make_aae, digits):
     X_train, X_test, y_train, y_test = digits
-    pipeline = Pipeline(
-        [
-            (
-                "aae",
-                AdversarialAutoencoder(
-                    n_components=8,
-                    prior="mixture",
-                    hidden_layer_sizes=(32,),
-                    discriminator_layer_sizes=(32,),
-                    batch_size=64,
-                    max_iter=5,
-                    device="cpu",
-                    random_state=0,
-                ),
-            ),
-            ("clf", LogisticRegression(max_iter=1000)),
-        ]
-    )
+    aae = make_aae(n_components=8, prior="mixture", max_iter=5)
+    pipeline = Pipeline([("aae", aae), ("clf", LogisticRegression(max_iter=1000))])
     pipeline.fit(X_train, y_train)
     assert pipeline.score(X_test, y_test) > 0.5  # chance is 0.1
 

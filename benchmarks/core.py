@@ -1,0 +1,202 @@
+"""The core estimator's quality bars, measured in one run.
+
+Run from the repository root::
+
+    python benchmarks/core.py                      # digits + MNIST (needs ../shared/data)
+    python benchmarks/core.py --skip-mnist         # digits only
+
+It writes ``benchmarks/results/core.json`` and ``benchmarks/results/core.md``
+and prints the table. Measured:
+
+- digits (scaled to [0, 1], stratified 75/25 split, seed 0), defaults with
+  ``n_components=2, prior="mixture", random_state=0``: 5-NN accuracy of the
+  test codes, energy distance of the test codes to the prior, fit time; PCA
+  for reference;
+- ``Pipeline(AdversarialAutoencoder(n_components=8), LogisticRegression)`` on
+  the same split: test accuracy;
+- MNIST, which the defaults were not tuned on (fit on the first ``--n-train``
+  training images, scored on the 10,000 test images): defaults with
+  ``n_components=2, prior="gaussian"``: energy distance of the test codes to
+  the prior in prior-std units, and 5-NN accuracy next to PCA's.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+
+import skaae
+from skaae import AdversarialAutoencoder
+from skaae.metrics import energy_distance
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz"
+
+
+def knn_accuracy(Z_train, y_train, Z_test, y_test):
+    return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
+
+
+def prior_distance(aae, Z, n_max=5000):
+    Z = Z[:n_max]
+    draws = aae.prior_.sample(len(Z), random_state=1)
+    return energy_distance(Z, draws, scale=aae.prior_.std_)
+
+
+def timed_fit(estimator, X):
+    start = time.perf_counter()
+    estimator.fit(X)
+    return time.perf_counter() - start
+
+
+def digits_rows():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    aae = AdversarialAutoencoder(n_components=2, prior="mixture", random_state=0)
+    fit_time = timed_fit(aae, X_train)
+    pca = PCA(2).fit(X_train)
+    pipeline = make_pipeline(
+        AdversarialAutoencoder(n_components=8, random_state=0),
+        LogisticRegression(max_iter=2000),
+    ).fit(X_train, y_train)
+    return [
+        {
+            "data": "digits",
+            "measure": "5-NN accuracy, 2-D mixture codes",
+            "skaae": knn_accuracy(aae.transform(X_train), y_train, aae.transform(X_test), y_test),
+            "reference": knn_accuracy(
+                pca.transform(X_train), y_train, pca.transform(X_test), y_test
+            ),
+            "reference_name": "PCA",
+            "bar": ">= 0.85",
+        },
+        {
+            "data": "digits",
+            "measure": "energy distance, test codes vs mixture prior",
+            "skaae": prior_distance(aae, aae.transform(X_test)),
+            "bar": "(reported)",
+        },
+        {"data": "digits", "measure": "fit time (s)", "skaae": fit_time, "bar": "<= 60"},
+        {
+            "data": "digits",
+            "measure": "Pipeline(AAE(n_components=8), LogisticRegression) accuracy",
+            "skaae": float(pipeline.score(X_test, y_test)),
+            "bar": ">= 0.90",
+        },
+    ]
+
+
+def mnist_rows(path, n_train, max_iter):
+    if not Path(path).exists():
+        sys.exit(f"MNIST not found at {path}; pass --mnist-path, set SKAAE_MNIST or --skip-mnist.")
+    with np.load(path) as data:
+        X_train = data["X_train"][:n_train].astype(np.float32) / 255.0
+        y_train = data["y_train"][:n_train]
+        X_test = data["X_test"].astype(np.float32) / 255.0
+        y_test = data["y_test"]
+    aae = AdversarialAutoencoder(
+        n_components=2, prior="gaussian", max_iter=max_iter, random_state=0
+    )
+    fit_time = timed_fit(aae, X_train)
+    pca = PCA(2).fit(X_train)
+    start = time.perf_counter()
+    Z_test = aae.transform(X_test)
+    transform_time = time.perf_counter() - start
+    aae_knn = knn_accuracy(aae.transform(X_train), y_train, Z_test, y_test)
+    pca_knn = knn_accuracy(pca.transform(X_train), y_train, pca.transform(X_test), y_test)
+    label = f"MNIST {n_train // 1000}k, {max_iter} epochs"
+    return [
+        {
+            "data": label,
+            "measure": "energy distance, test codes vs gaussian prior (prior-std units)",
+            "skaae": prior_distance(aae, Z_test),
+            "bar": "<= 0.05",
+        },
+        {
+            "data": label,
+            "measure": "5-NN accuracy, 2-D gaussian codes",
+            "skaae": aae_knn,
+            "reference": pca_knn,
+            "reference_name": "PCA",
+            "bar": f">= PCA + 0.10 = {pca_knn + 0.10:.3f}",
+        },
+        {"data": label, "measure": "fit time (s)", "skaae": fit_time, "bar": "(reported)"},
+        {
+            "data": label,
+            "measure": "transform time, 10,000 images (s)",
+            "skaae": transform_time,
+            "bar": "(reported)",
+        },
+    ]
+
+
+def markdown(rows, environment):
+    lines = [
+        f"Measured {environment['date']} on {environment['machine']} "
+        f"({environment['threads']} threads), skaae {environment['skaae']}, "
+        f"torch {environment['torch']}, scikit-learn {environment['sklearn']}.",
+        "",
+        "| data | measure | skaae | reference | bar |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        reference = (
+            f"{row['reference']:.3f} ({row['reference_name']})" if "reference" in row else ""
+        )
+        cells = [row["data"], row["measure"], f"{row['skaae']:.3f}", reference, row["bar"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--mnist-path",
+        default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)),
+        help="path of mnist.npz (default: $SKAAE_MNIST or ../shared/data/mnist.npz)",
+    )
+    parser.add_argument("--skip-mnist", action="store_true", help="digits only")
+    parser.add_argument("--n-train", type=int, default=10000, help="MNIST training images")
+    parser.add_argument("--mnist-max-iter", type=int, default=50, help="MNIST epochs")
+    parser.add_argument("--output-dir", default=str(RESULTS))
+    args = parser.parse_args(argv)
+
+    rows = digits_rows()
+    if not args.skip_mnist:
+        rows += mnist_rows(args.mnist_path, args.n_train, args.mnist_max_iter)
+    environment = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "threads": torch.get_num_threads(),
+        "skaae": skaae.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+    }
+    table = markdown(rows, environment)
+    print(table)
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "core.json").write_text(
+        json.dumps({"environment": environment, "rows": rows}, indent=2)
+    )
+    (output / "core.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
