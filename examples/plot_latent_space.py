@@ -57,7 +57,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from skaae import AdversarialAutoencoder
-from skaae.metrics import energy_distance
+from skaae.metrics import energy_distance, nearest_neighbor_two_sample
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MNIST = HERE.parent.parent / "shared" / "data" / "mnist.npz"
@@ -226,12 +226,14 @@ def main(argv=None):
     prior_draws = aae.prior_.sample(len(Z_test), random_state=0)
     n_energy = min(len(Z_test), MAX_ENERGY_SAMPLES)
     distance = energy_distance(Z_test[:n_energy], prior_draws[:n_energy], scale=aae.prior_.std_)
+    nearest = nearest_neighbor_two_sample(Z_test[:n_energy], prior_draws[:n_energy])
 
     print(f"fit: {aae.n_iter_} epoch(s) in {fit_time:.1f} s")
     print(f"reconstruction loss ({aae.reconstruction_loss_}), test: {-aae.score(X_test):.4f}")
     print(f"prior match in the last epoch (history_): {aae.history_[-1]['prior_match']:.4f}")
     print(f"5-NN accuracy of the test codes: {accuracy:.3f}")
     print(f"energy distance, test codes vs. prior draws (prior std units): {distance:.4f}")
+    print(f"1-NN two-sample accuracy, test codes vs. prior draws (0.5 = match): {nearest:.3f}")
 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -131,7 +131,10 @@ class AdversarialAutoencoder(
         ``discriminator_loss``, ``generator_loss``, ``prior_match`` (energy
         distance between the epoch's last 1,000 codes and as many prior draws,
         in units of the prior's standard deviation; 0 is a perfect match),
-        ``time`` (seconds) and, with early stopping, ``validation_loss``.
+        ``prior_match_1nn`` (leave-one-out 1-nearest-neighbour accuracy at
+        telling the same codes from the prior draws; 0.5 is a perfect match,
+        and it sees local mismatch that the energy distance blurs), ``time``
+        (seconds) and, with early stopping, ``validation_loss``.
     n_iter_ : int
         Number of epochs run.
     n_features_in_ : int

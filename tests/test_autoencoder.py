@@ -24,6 +24,7 @@ HISTORY_KEYS = {
     "discriminator_loss",
     "generator_loss",
     "prior_match",
+    "prior_match_1nn",
     "time",
 }
 

@@ -155,14 +155,16 @@ def test_generator_phase_pulls_codes_towards_the_prior():
     # Push the encoder's codes far from the prior first.
     with torch.no_grad():
         trainer.encoder.body[-1].bias += 5.0
-    start = trainer.prior_match(trainer.encoder.embed(x).detach())
+    start, start_1nn = trainer.prior_match(trainer.encoder.embed(x).detach())
     for _ in range(150):
         codes = trainer.encoder(x, trainer.generator)
         trainer.discriminator_step(codes)
         trainer.generator_step(codes)
-    end = trainer.prior_match(trainer.encoder.embed(x).detach())
+    end, end_1nn = trainer.prior_match(trainer.encoder.embed(x).detach())
     assert start > 2.0
     assert end < start / 4
+    assert start_1nn > 0.95  # far apart: every nearest neighbour is from the same sample
+    assert end_1nn < start_1nn - 0.2
 
 
 def test_run_epoch_record():
@@ -173,6 +175,7 @@ def test_run_epoch_record():
         "discriminator_loss",
         "generator_loss",
         "prior_match",
+        "prior_match_1nn",
         "time",
     }
     assert all(np.isfinite(v) for v in record.values())
