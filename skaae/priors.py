@@ -139,6 +139,27 @@ class Prior(BaseEstimator):
     def _draw(self, n_samples, generator, device, component):
         raise NotImplementedError
 
+    def _on_device(self, device, **arrays):
+        """The given arrays as float32 tensors on ``device``, made once per device.
+
+        The trainer draws from the prior every mini-batch; caching keeps that
+        from copying the same constants to the device each time.
+        """
+        cache = self.__dict__.setdefault("_device_cache", {})
+        key = (str(device), *arrays)
+        if key not in cache:
+            cache[key] = tuple(
+                torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)
+                for a in arrays.values()
+            )
+        return cache[key]
+
+    def __getstate__(self):
+        # The cache may hold CUDA tensors; a pickle must load on any machine.
+        state = dict(super().__getstate__())
+        state.pop("_device_cache", None)
+        return state
+
 
 class GaussianPrior(Prior):
     """Isotropic Gaussian prior N(0, scale^2 I).
@@ -265,8 +286,7 @@ class GaussianMixturePrior(Prior):
         self.std_ = float(math.sqrt(means.var(axis=0).mean() + within))
 
     def _draw(self, n_samples, generator, device, component):
-        means = torch.as_tensor(self.means_, dtype=torch.float32, device=device)
-        directions = torch.as_tensor(self._directions, dtype=torch.float32, device=device)
+        means, directions = self._on_device(device, means=self.means_, directions=self._directions)
         if component is None:
             component = torch.randint(
                 self.n_modes_, (n_samples,), generator=generator, device=device

@@ -1,5 +1,7 @@
 """Priors: shapes, reproducibility, geometry, per-component draws, scale, binding."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -310,3 +312,17 @@ def test_custom_prior_subclass():
     prior = Ring(radius=2.0).bind(2)
     Z = prior.sample(100, random_state=0)
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 2.0, rtol=1e-5)
+
+
+def test_device_cache_is_reused_and_left_out_of_pickles():
+    prior = GaussianMixturePrior().bind(2)
+    generator = torch.Generator().manual_seed(0)
+    prior.draw(4, generator, torch.device("cpu"))
+    cached = prior._on_device(torch.device("cpu"), means=prior.means_)
+    assert cached is prior._on_device(torch.device("cpu"), means=prior.means_)
+    restored = pickle.loads(pickle.dumps(prior))
+    assert "_device_cache" not in restored.__dict__
+    np.testing.assert_array_equal(
+        restored.draw(4, torch.Generator().manual_seed(1), torch.device("cpu")),
+        prior.draw(4, torch.Generator().manual_seed(1), torch.device("cpu")),
+    )
