@@ -284,21 +284,32 @@ class AdversarialAutoencoder(
         self.prior_ = resolve_prior(self.prior, self.n_components)
         self.reconstruction_loss_ = self._choose_reconstruction_loss(X)
         self._offset, self._scale = self._input_scaling(X)
-        n_features, hidden = X.shape[1], tuple(self.hidden_layer_sizes)
+        self._record_structure()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.encoder_ = make_encoder(
-                self.posterior, n_features, hidden, self.n_components, self.activation
-            )
-            self.decoder_ = make_mlp(self.n_components, hidden[::-1], n_features, self.activation)
-            self.discriminator_ = make_mlp(
-                self.n_components, tuple(self.discriminator_layer_sizes), 1, self.activation
-            )
-        self._record_structure()
+            self._build_networks()
         self.history_ = []
         self.n_iter_ = 0
         self._n_features_out = self.n_components
         self.__dict__.pop("_trainer", None)
+
+    def _build_networks(self):
+        """Set fresh ``encoder_``, ``decoder_`` and ``discriminator_``.
+
+        They are shaped by ``n_features_in_`` and ``_fitted_structure`` only,
+        so that :func:`skaae.load` can rebuild them without data before loading
+        their weights. Draws from torch's global generator: callers seed it.
+        """
+        structure, n_features = self._fitted_structure, self.n_features_in_
+        n_components, activation = structure["n_components"], structure["activation"]
+        hidden = tuple(structure["hidden_layer_sizes"])
+        self.encoder_ = make_encoder(
+            structure["posterior"], n_features, hidden, n_components, activation
+        )
+        self.decoder_ = make_mlp(n_components, hidden[::-1], n_features, activation)
+        self.discriminator_ = make_mlp(
+            n_components, tuple(structure["discriminator_layer_sizes"]), 1, activation
+        )
 
     def _choose_reconstruction_loss(self, X):
         if self.reconstruction_loss != "auto":
