@@ -1,6 +1,7 @@
 """skaae: adversarial autoencoders as scikit-learn estimators."""
 
 from .autoencoder import AdversarialAutoencoder
+from .persistence import UnsafeOrCorruptFileError, load, save
 from .priors import (
     GaussianMixturePrior,
     GaussianPrior,
@@ -20,5 +21,8 @@ __all__ = [
     "SwissRollPrior",
     "TrainingDivergedError",
     "UniformPrior",
+    "UnsafeOrCorruptFileError",
     "__version__",
+    "load",
+    "save",
 ]

@@ -54,9 +54,16 @@ class BaseAdversarialEstimator(BaseEstimator):
     ``_module_attributes`` and implement ``_run_epoch(epoch)`` (``epoch``
     counts from 0 within this call to ``fit``) and ``_validation_loss()`` for
     :meth:`_train_epochs`.
+
+    For :func:`skaae.save` / :func:`skaae.load`, subclasses also list their
+    other fitted attributes in ``_json_attributes`` (stored as JSON) and
+    ``_array_attributes`` (numpy arrays or None), and implement
+    ``_build_networks()``: fresh modules built from those attributes alone.
     """
 
     _module_attributes = ()
+    _json_attributes = ()
+    _array_attributes = ()
 
     # Parameters that fix the networks' shapes; warm_start refuses to change them.
     _structural_parameters = ()

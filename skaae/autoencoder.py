@@ -165,6 +165,17 @@ class AdversarialAutoencoder(
     """
 
     _module_attributes = ("encoder_", "decoder_", "discriminator_")
+    _json_attributes = (
+        "n_features_in_",
+        "feature_names_in_",
+        "prior_",
+        "reconstruction_loss_",
+        "history_",
+        "n_iter_",
+        "_n_features_out",
+        "_fitted_structure",
+    )
+    _array_attributes = ("_offset", "_scale")
     _structural_parameters = (
         "n_components",
         "prior",

@@ -1,0 +1,515 @@
+"""Safe persistence: :func:`save` and :func:`load`, a file format that runs no code.
+
+A pickle (or joblib) file can run arbitrary code when it is loaded; only load
+one you made yourself. :func:`load` never unpickles code, so it is the way to
+open a model file from anyone else, and, being versioned, to keep one for
+long.
+
+File format (``format_version`` 1)
+-----------------------------------
+One zip file with exactly three members:
+
+``checksums.json``
+    ``{"format": "skaae", "format_version": 1, "members": {name: sha256}}``:
+    the SHA-256 of each of the two other members. It is read first; nothing
+    else is parsed until every checksum matches.
+``metadata.json``
+    ``format``, ``format_version``, ``skaae_version``, ``torch_version``,
+    ``estimator`` (the class name, one of :data:`ESTIMATORS`), ``params``
+    (``get_params(deep=False)``), ``attributes`` (the fitted attributes stored
+    as JSON) and ``arrays`` (the names of the fitted numpy arrays, or ``null``
+    for an array attribute that is ``None``). Values that JSON cannot hold are
+    tagged objects ``{"__type__": kind, ...}``: ``tuple``, ``float`` (NaN and
+    infinities), ``numpy_scalar``, ``ndarray`` (numeric or str), ``device``
+    (``torch.device``), ``random_state`` (``numpy.random.RandomState``) and
+    ``prior`` (a :class:`~skaae.priors.Prior` by class name, one of
+    :data:`~skaae.priors.PRIORS`, with its parameters and, for a fitted prior,
+    its code dimension).
+``tensors.pt``
+    ``torch.save`` of ``{"modules": {name: state_dict}, "arrays": {name:
+    tensor}}`` with CPU tensors only, read back with ``torch.load(...,
+    weights_only=True)``.
+
+A checksum guards against truncation and accidental corruption, not against a
+forger, who can rewrite it; safety comes from what :func:`load` accepts:
+JSON decoded through a whitelist of types and classes, and tensors only.
+
+Adding an estimator
+-------------------
+Add the class to :data:`ESTIMATORS` and declare on it, next to
+``_module_attributes`` (the ``nn.Module`` attributes, stored as state dicts):
+``_json_attributes`` and ``_array_attributes`` (the other fitted attributes,
+stored as JSON and as tensors), and a ``_build_networks()`` method that builds
+the modules, with fresh weights, from those attributes alone.
+"""
+
+import hashlib
+import io
+import json
+import math
+import numbers
+import os
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from .autoencoder import AdversarialAutoencoder
+from .priors import PRIORS, Prior
+
+__all__ = ["ESTIMATORS", "FORMAT_VERSION", "UnsafeOrCorruptFileError", "load", "save"]
+
+FORMAT_NAME = "skaae"
+FORMAT_VERSION = 1
+"""Version of the file format that :func:`save` writes and :func:`load` reads."""
+
+ESTIMATORS = {cls.__name__: cls for cls in (AdversarialAutoencoder,)}
+"""The estimator classes :func:`save` and :func:`load` handle, by class name."""
+
+_CHECKSUMS, _METADATA, _TENSORS = "checksums.json", "metadata.json", "tensors.pt"
+_MEMBERS = frozenset({_CHECKSUMS, _METADATA, _TENSORS})
+_MAX_JSON_BYTES = 64 << 20
+_NUMERIC_DTYPES = frozenset("?bhilqBHILQefd")  # dtype.char of bool, ints and floats
+
+
+class UnsafeOrCorruptFileError(ValueError):
+    """:func:`load` refused a file: not a skaae file, corrupt, tampered with or unsafe.
+
+    Raised before anything in the file is used: nothing in it has run.
+    """
+
+
+# ---------------------------------------------------------------- save
+def save(estimator, path):
+    """Save a fitted skaae estimator to ``path`` in the safe format.
+
+    The file holds the parameters and fitted state as JSON and the network
+    weights as tensors; :func:`load` reads it back without running any code
+    from it. Written to a temporary file first, so a failed save leaves no
+    partial file at ``path``.
+
+    Parameters
+    ----------
+    estimator : AdversarialAutoencoder
+        A fitted estimator of a class in :data:`ESTIMATORS`.
+    path : str or os.PathLike
+        Where to write the file (conventionally ``*.skaae``).
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    TypeError
+        If the estimator's class, or a parameter value, cannot be stored
+        safely (e.g. a subclass, or a custom Prior); use pickle for those.
+    """
+    cls = type(estimator)
+    if ESTIMATORS.get(cls.__name__) is not cls:
+        raise TypeError(
+            f"skaae.save handles {sorted(ESTIMATORS)}, not {cls.__module__}.{cls.__qualname__}; "
+            "use pickle or joblib for other estimators."
+        )
+    check_is_fitted(estimator)
+    arrays = {name: getattr(estimator, name) for name in cls._array_attributes}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "skaae_version": _skaae_version(),
+        "torch_version": torch.__version__,
+        "estimator": cls.__name__,
+        "params": _encode(estimator.get_params(deep=False)),
+        "attributes": {
+            name: _encode(getattr(estimator, name))
+            for name in cls._json_attributes
+            if hasattr(estimator, name)  # e.g. feature_names_in_ only with named columns
+        },
+        "arrays": {name: None if value is None else name for name, value in arrays.items()},
+    }
+    tensors = {
+        "modules": {
+            name: {key: t.detach().cpu().clone() for key, t in module.state_dict().items()}
+            for name in cls._module_attributes
+            for module in [getattr(estimator, name)]
+        },
+        "arrays": {
+            name: torch.from_numpy(np.array(value, copy=True))
+            for name, value in arrays.items()
+            if value is not None
+        },
+    }
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    payload = {
+        _METADATA: json.dumps(metadata, allow_nan=False, indent=1).encode(),
+        _TENSORS: buffer.getvalue(),
+    }
+    checksums = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "members": {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()},
+    }
+    payload = {_CHECKSUMS: json.dumps(checksums, indent=1).encode(), **payload}
+    _write_atomically(os.fspath(path), payload)
+
+
+def _write_atomically(path, payload):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".skaae-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w") as archive:
+            for name, data in payload.items():
+                kind = zipfile.ZIP_STORED if name == _TENSORS else zipfile.ZIP_DEFLATED
+                archive.writestr(name, data, compress_type=kind)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _skaae_version():
+    from . import __version__
+
+    return __version__
+
+
+# ---------------------------------------------------------------- load
+def load(path):
+    """Load an estimator saved by :func:`save`, without running code from the file.
+
+    The checksums are verified before anything else is read; the JSON is
+    decoded through a whitelist of types, estimator classes
+    (:data:`ESTIMATORS`) and priors (:data:`~skaae.priors.PRIORS`); the
+    tensors are read with ``torch.load(weights_only=True)``. The networks are
+    on the CPU; the ``device`` parameter is kept and applies from the next
+    call, as after unpickling.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    estimator : AdversarialAutoencoder
+        The fitted estimator: it predicts as the saved one did and can keep
+        training with ``warm_start=True`` (with fresh optimiser state, as
+        after unpickling).
+
+    Raises
+    ------
+    UnsafeOrCorruptFileError
+        If the file is not a skaae file, is truncated or corrupt, fails its
+        checksum, was written by a newer format version, names an estimator or
+        prior outside the whitelists, holds unexpected members or values, or
+        carries a pickle that is not plain tensors.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _read_verified_members(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as error:
+        raise UnsafeOrCorruptFileError(
+            f"{os.fspath(path)!r} is not a skaae file or is truncated or corrupt: {error}"
+        ) from None
+    metadata = _parse_json(members[_METADATA], _METADATA)
+    _check_header(metadata, _METADATA)
+    tensors = _load_tensors(members[_TENSORS])
+    try:
+        return _build_estimator(metadata, tensors)
+    except UnsafeOrCorruptFileError:
+        raise
+    except (ValueError, TypeError, KeyError, RuntimeError) as error:
+        raise UnsafeOrCorruptFileError(
+            f"The skaae file holds an invalid estimator state: {error}"
+        ) from None
+
+
+def _read_verified_members(archive):
+    """The members' bytes, once the member list and every checksum check out."""
+    names = [info.filename for info in archive.infolist()]
+    if set(names) != _MEMBERS or len(names) != len(_MEMBERS):
+        raise UnsafeOrCorruptFileError(
+            f"Not a skaae file: expected the members {sorted(_MEMBERS)}, found {sorted(names)}."
+        )
+    for info in archive.infolist():
+        if info.filename != _TENSORS and info.file_size > _MAX_JSON_BYTES:
+            raise UnsafeOrCorruptFileError(f"{info.filename} is implausibly large.")
+    checksums = _parse_json(archive.read(_CHECKSUMS), _CHECKSUMS)
+    _check_header(checksums, _CHECKSUMS)
+    expected = checksums.get("members")
+    if not isinstance(expected, dict) or set(expected) != _MEMBERS - {_CHECKSUMS}:
+        raise UnsafeOrCorruptFileError(f"{_CHECKSUMS} does not list the file's members.")
+    members = {}
+    for name, digest in expected.items():
+        data = archive.read(name)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise UnsafeOrCorruptFileError(
+                f"Checksum mismatch for {name}: the file was modified or corrupted."
+            )
+        members[name] = data
+    return members
+
+
+def _parse_json(data, name):
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise UnsafeOrCorruptFileError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise UnsafeOrCorruptFileError(f"{name} is not a JSON object.")
+    return value
+
+
+def _refuse_constant(name):
+    raise ValueError(f"non-standard constant {name}")
+
+
+def _check_header(document, name):
+    if document.get("format") != FORMAT_NAME:
+        raise UnsafeOrCorruptFileError(f"Not a skaae file: {name} has no 'format': 'skaae'.")
+    version = document.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UnsafeOrCorruptFileError(f"Invalid format_version {version!r} in {name}.")
+    if version > FORMAT_VERSION:
+        raise UnsafeOrCorruptFileError(
+            f"The file has format_version {version}, newer than this skaae reads "
+            f"({FORMAT_VERSION}); upgrade skaae to load it."
+        )
+
+
+def _load_tensors(data):
+    try:
+        tensors = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except Exception as error:  # any failure here means a refused payload
+        raise UnsafeOrCorruptFileError(
+            f"{_TENSORS} is not a plain tensor file (refused by weights_only loading, so "
+            f"nothing in it ran): {type(error).__name__}: {str(error)[:300]}"
+        ) from None
+    valid = (
+        isinstance(tensors, dict)
+        and set(tensors) == {"modules", "arrays"}
+        and isinstance(tensors["modules"], dict)
+        and all(_is_tensor_dict(state) for state in tensors["modules"].values())
+        and _is_tensor_dict(tensors["arrays"])
+    )
+    if not valid:
+        raise UnsafeOrCorruptFileError(f"{_TENSORS} does not hold the expected tensor layout.")
+    return tensors
+
+
+def _is_tensor_dict(mapping):
+    return isinstance(mapping, dict) and all(
+        isinstance(key, str) and type(value) is torch.Tensor for key, value in mapping.items()
+    )
+
+
+def _build_estimator(metadata, tensors):
+    name = metadata.get("estimator")
+    if not isinstance(name, str) or name not in ESTIMATORS:
+        raise UnsafeOrCorruptFileError(
+            f"Unknown estimator class {name!r}; skaae.load accepts only {sorted(ESTIMATORS)}."
+        )
+    cls = ESTIMATORS[name]
+    params = _decode(metadata.get("params"))
+    expected = set(cls().get_params(deep=False))
+    if not isinstance(params, dict) or set(params) != expected:
+        raise UnsafeOrCorruptFileError(f"The parameters stored do not match those of {name}.")
+    estimator = cls(**params)
+    estimator._validate_params()
+    attributes, arrays = metadata.get("attributes"), metadata.get("arrays")
+    _check_names(attributes, cls._json_attributes, "attributes", subset=True)
+    _check_names(arrays, cls._array_attributes, "arrays")
+    _check_names(tensors["modules"], cls._module_attributes, "modules")
+    present = {key for key, value in arrays.items() if value is not None}
+    if set(tensors["arrays"]) != present:
+        raise UnsafeOrCorruptFileError(f"{_TENSORS} does not hold the arrays the metadata lists.")
+    for key, value in attributes.items():
+        setattr(estimator, key, _decode(value))
+    for key in cls._array_attributes:
+        tensor = tensors["arrays"].get(key)
+        setattr(estimator, key, None if tensor is None else tensor.numpy())
+    with torch.random.fork_rng(devices=[]):
+        estimator._build_networks()
+    for key in cls._module_attributes:
+        getattr(estimator, key).load_state_dict(tensors["modules"][key], strict=True)
+    return estimator
+
+
+def _check_names(mapping, names, what, subset=False):
+    """Refuse unless ``mapping``'s keys are ``names`` (or, with ``subset``, some of them)."""
+    keys = set(mapping) if isinstance(mapping, dict) else None
+    if keys is None or not (keys <= set(names) if subset else keys == set(names)):
+        found = sorted(keys) if keys is not None else type(mapping).__name__
+        raise UnsafeOrCorruptFileError(
+            f"Unexpected {what} in the file: found {found}, expected {sorted(names)}."
+        )
+
+
+# ---------------------------------------------------------------- JSON codec
+_PRIOR_CLASSES = {cls.__name__: cls for cls in PRIORS.values()}
+
+
+def _encode(value):
+    """``value`` as plain JSON, with the tagged objects listed in the module docstring."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.generic):
+        if value.dtype.char not in _NUMERIC_DTYPES:
+            raise TypeError(f"Cannot store a numpy scalar of dtype {value.dtype} safely.")
+        return {
+            "__type__": "numpy_scalar",
+            "dtype": value.dtype.str,
+            "value": _encode(value.item()),
+        }
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else {"__type__": "float", "value": repr(value)}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    if isinstance(value, tuple):
+        return {"__type__": "tuple", "items": [_encode(item) for item in value]}
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value) or "__type__" in value:
+            raise TypeError("Cannot store a dict whose keys are not all str, or with '__type__'.")
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        return _encode_array(value)
+    if isinstance(value, torch.device):
+        return {"__type__": "device", "value": str(value)}
+    if isinstance(value, np.random.RandomState):
+        kind, keys, pos, has_gauss, cached = value.get_state()
+        return {"__type__": "random_state", "state": _encode((kind, keys, pos, has_gauss, cached))}
+    if isinstance(value, Prior):
+        return _encode_prior(value)
+    raise TypeError(
+        f"Cannot store a value of type {type(value).__name__} safely; use pickle or joblib."
+    )
+
+
+def _encode_array(array):
+    if array.dtype.char in _NUMERIC_DTYPES:
+        data = [_encode(item) for item in array.ravel().tolist()]
+        return {"__type__": "ndarray", "dtype": array.dtype.str, "shape": list(array.shape),
+                "data": data}  # fmt: skip
+    if array.dtype.kind in "OU" and all(isinstance(item, str) for item in array.ravel().tolist()):
+        return {"__type__": "ndarray", "dtype": "str" if array.dtype.kind == "U" else "object_str",
+                "shape": list(array.shape), "data": array.ravel().tolist()}  # fmt: skip
+    raise TypeError(f"Cannot store an array of dtype {array.dtype} safely.")
+
+
+def _encode_prior(prior):
+    cls = type(prior)
+    if _PRIOR_CLASSES.get(cls.__name__) is not cls:
+        raise TypeError(
+            f"Cannot store the prior {cls.__qualname__} safely: skaae.save handles the priors of "
+            f"skaae.priors.PRIORS ({sorted(_PRIOR_CLASSES)}); use pickle or joblib instead."
+        )
+    encoded = {"__type__": "prior", "prior_class": cls.__name__,
+               "params": _encode(prior.get_params(deep=False))}  # fmt: skip
+    if hasattr(prior, "n_components_"):
+        encoded["n_components"] = int(prior.n_components_)
+    return encoded
+
+
+def _decode(value):
+    """Inverse of :func:`_encode`; raises UnsafeOrCorruptFileError on anything else."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if not isinstance(value, dict):
+        raise UnsafeOrCorruptFileError(f"Unexpected JSON value {value!r}.")
+    if "__type__" not in value:
+        return {key: _decode(item) for key, item in value.items()}
+    kind = value["__type__"]
+    decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
+    if decoder is None:
+        raise UnsafeOrCorruptFileError(f"Unknown tagged value {kind!r} in the metadata.")
+    try:
+        return decoder(value)
+    except UnsafeOrCorruptFileError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as error:
+        raise UnsafeOrCorruptFileError(f"Invalid {kind!r} value in the metadata: {error}") from None
+
+
+def _check_list(value):
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _decode_float(value):
+    if value["value"] not in ("nan", "inf", "-inf"):
+        raise ValueError(f"not a non-finite float: {value['value']!r}")
+    return float(value["value"])
+
+
+def _decode_numpy_scalar(value):
+    dtype = _numeric_dtype(value["dtype"])
+    return dtype.type(_decode(value["value"]))
+
+
+def _numeric_dtype(name):
+    if not isinstance(name, str):
+        raise TypeError("dtype must be a str")
+    dtype = np.dtype(name)
+    if dtype.char not in _NUMERIC_DTYPES:
+        raise ValueError(f"dtype {name!r} is not numeric")
+    return dtype
+
+
+def _decode_ndarray(value):
+    shape = tuple(value["shape"])
+    if not all(isinstance(size, int) and size >= 0 for size in shape):
+        raise ValueError(f"invalid shape {shape!r}")
+    data = value["data"]
+    if not isinstance(data, list) or len(data) != math.prod(shape):
+        raise ValueError("data does not match the shape")
+    if value["dtype"] in ("str", "object_str"):
+        if not all(isinstance(item, str) for item in data):
+            raise ValueError("a str array holds non-str items")
+        dtype = str if value["dtype"] == "str" else object
+        return np.array(data, dtype=dtype).reshape(shape)
+    items = [_decode(item) for item in data]
+    if not all(isinstance(item, numbers.Real) for item in items):
+        raise ValueError("a numeric array holds non-numeric items")
+    return np.array(items, dtype=_numeric_dtype(value["dtype"])).reshape(shape)
+
+
+def _decode_random_state(value):
+    kind, keys, pos, has_gauss, cached = _decode(value["state"])
+    if not isinstance(keys, np.ndarray) or keys.dtype != np.uint32:
+        raise TypeError("the RandomState keys must be a uint32 array")
+    random_state = np.random.RandomState()
+    random_state.set_state((kind, keys, pos, has_gauss, cached))
+    return random_state
+
+
+def _decode_prior(value):
+    name = value["prior_class"]
+    if not isinstance(name, str) or name not in _PRIOR_CLASSES:
+        raise UnsafeOrCorruptFileError(
+            f"Unknown prior class {name!r}; skaae.load accepts only {sorted(_PRIOR_CLASSES)}."
+        )
+    params = _decode(value["params"])
+    if not isinstance(params, dict):
+        raise TypeError("prior params must be an object")
+    prior = _PRIOR_CLASSES[name](**params)
+    if "n_components" in value:
+        return prior.bind(value["n_components"])
+    return prior
+
+
+_DECODERS = {
+    "tuple": lambda value: tuple(_decode(_check_list(value["items"]))),
+    "float": _decode_float,
+    "numpy_scalar": _decode_numpy_scalar,
+    "ndarray": _decode_ndarray,
+    "device": lambda value: torch.device(value["value"]),
+    "random_state": _decode_random_state,
+    "prior": _decode_prior,
+}
