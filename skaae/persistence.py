@@ -285,7 +285,7 @@ def _load_tensors(data):
     except Exception as error:  # any failure here means a refused payload
         raise UnsafeOrCorruptFileError(
             f"{_TENSORS} is not a plain tensor file (refused by weights_only loading, so "
-            f"nothing in it ran): {type(error).__name__}: {str(error)[:300]}"
+            f"nothing in it ran): {_torch_reason(error)}"
         ) from None
     valid = (
         isinstance(tensors, dict)
@@ -297,6 +297,14 @@ def _load_tensors(data):
     if not valid:
         raise UnsafeOrCorruptFileError(f"{_TENSORS} does not hold the expected tensor layout.")
     return tensors
+
+
+def _torch_reason(error):
+    """The line of torch's error that says what was refused, without its advice to
+    retry with ``weights_only=False`` (which would run the payload)."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    reason = " ".join(line for line in lines if line and "weights_only" not in line)
+    return f"{type(error).__name__}: {reason or 'refused'}"[:300]
 
 
 def _is_tensor_dict(mapping):
