@@ -321,8 +321,10 @@ def _build_estimator(metadata, tensors):
         )
     cls = ESTIMATORS[name]
     params = _decode(metadata.get("params"))
+    # A parameter added after the file was written takes its default; one this
+    # skaae does not know is refused.
     expected = set(cls().get_params(deep=False))
-    if not isinstance(params, dict) or set(params) != expected:
+    if not isinstance(params, dict) or not set(params) <= expected:
         raise UnsafeOrCorruptFileError(f"The parameters stored do not match those of {name}.")
     estimator = cls(**params)
     estimator._validate_params()

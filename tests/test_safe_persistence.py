@@ -158,6 +158,14 @@ def test_warm_start_after_load_matches_warm_start_after_unpickling(make_aae, uni
     assert not np.array_equal(loaded.transform(unit_data), aae.transform(unit_data))
 
 
+def test_a_parameter_missing_from_an_older_file_takes_its_default(saved, unit_data):
+    aae, path = saved
+    _edit_metadata(path, lambda metadata: metadata["params"].pop("verbose"))
+    loaded = skaae.load(path)
+    assert loaded.verbose == AdversarialAutoencoder().verbose
+    np.testing.assert_array_equal(loaded.transform(unit_data), aae.transform(unit_data))
+
+
 def test_warm_start_after_load_refuses_structural_changes(saved, unit_data):
     _, path = saved
     loaded = skaae.load(path).set_params(warm_start=True, hidden_layer_sizes=(8,))
