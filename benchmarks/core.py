@@ -50,7 +50,7 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test):
     return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
 
 
-def prior_distances(aae, Z, n_max=5000):
+def prior_distances(aae, Z, n_max=3000):
     """Energy distance (prior-std units) and 1-NN two-sample accuracy of Z vs prior draws."""
     Z = Z[:n_max]
     draws = aae.prior_.sample(len(Z), random_state=1)

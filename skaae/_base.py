@@ -105,8 +105,6 @@ class BaseAdversarialEstimator(BaseEstimator):
             dtype=(np.float64, np.float32),
             ensure_min_samples=1,
         )
-        if sp.issparse(X) and not np.isfinite(X.data).all():
-            raise ValueError("Input X contains NaN or infinity.")
         return X
 
     def _batch_size(self, n_samples):
@@ -165,9 +163,13 @@ class BaseAdversarialEstimator(BaseEstimator):
     def _train_epochs(self):
         """Run epochs until ``max_iter`` or early stopping; fill ``history_``.
 
-        Ctrl-C stops training after a warning and keeps the model as it is.
+        With early stopping, the weights of the epoch with the best validation
+        loss are restored at the end, as in ``MLPClassifier``. Ctrl-C stops
+        training after a warning and keeps the model as it is. A divergence
+        leaves the estimator unfitted (its networks hold NaN).
         """
-        best_loss, stall = np.inf, 0
+        best_loss, stall, best_state = np.inf, 0, None
+        last_epoch = self.n_iter_ + self.max_iter
         try:
             for epoch in range(self.max_iter):
                 record = self._run_epoch(epoch)
@@ -177,10 +179,10 @@ class BaseAdversarialEstimator(BaseEstimator):
                 self.history_.append(record)
                 self.n_iter_ += 1
                 if self.verbose:
-                    print(_format_record(record, self.max_iter), flush=True)
+                    print(_format_record(record, last_epoch), flush=True)
                 if self.early_stopping:
                     if record["validation_loss"] < best_loss - self.tol:
-                        best_loss, stall = record["validation_loss"], 0
+                        best_loss, stall, best_state = record["validation_loss"], 0, self._weights()
                     else:
                         stall += 1
                     if stall >= self.n_iter_no_change:
@@ -192,7 +194,26 @@ class BaseAdversarialEstimator(BaseEstimator):
                 stacklevel=3,
             )
         except TrainingDivergedError as error:
+            for name in self._module_attributes:
+                self.__dict__.pop(name, None)
+            self.__dict__.pop("_trainer", None)
             raise TrainingDivergedError(f"{type(self).__name__}: {error}") from None
+        if best_state is not None:
+            self._load_weights(best_state)
+
+    def _weights(self):
+        """A copy of every network's weights."""
+        return {
+            name: copy.deepcopy(getattr(self, name).state_dict())
+            for name in self._module_attributes
+        }
+
+    def _load_weights(self, weights):
+        for name, state in weights.items():
+            getattr(self, name).load_state_dict(state)
+
+    def __sklearn_is_fitted__(self):
+        return all(name in self.__dict__ for name in self._module_attributes)
 
     # ----------------------------------------------------------- inference
     def _map_batches(self, function, X):

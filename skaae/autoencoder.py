@@ -277,13 +277,23 @@ class AdversarialAutoencoder(
         train, validation = self._split_validation(X, seed)
         self._train_source = self._source(train, device)
         self._validation_source = None if validation is None else self._source(validation, device)
-        if resume and hasattr(self, "_trainer"):
-            trainer = self._trainer
-        else:
+        self._check_reconstruction_range(X)
+        trainer = getattr(self, "_trainer", None) if resume else None
+        if trainer is None or trainer.device != device:
             trainer = self._make_trainer(device)
-        trainer.generator = torch.Generator(device).manual_seed(seed + self.n_iter_)
+        else:  # warm start: new hyperparameters, same optimiser state
+            trainer.configure(
+                self.learning_rate,
+                self.discriminator_learning_rate,
+                self.adversarial_weight,
+                self.discriminator_noise,
+            )
+        # Independent streams for training noise, the monitor and the shuffle.
+        streams = np.random.SeedSequence([seed, self.n_iter_]).generate_state(3)
+        trainer.generator = torch.Generator(device).manual_seed(int(streams[0]))
+        trainer.monitor_generator.manual_seed(int(streams[1]))
         self._trainer = trainer
-        self._shuffle_generator = torch.Generator().manual_seed(seed + self.n_iter_)
+        self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:
             self._train_epochs()
         finally:
@@ -297,7 +307,8 @@ class AdversarialAutoencoder(
         self._offset, self._scale = self._input_scaling(X)
         self._record_structure()
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            # The CPU generator only: torch.manual_seed would reseed CUDA too.
+            torch.default_generator.manual_seed(seed)
             self._build_networks()
         self.history_ = []
         self.n_iter_ = 0
@@ -321,6 +332,13 @@ class AdversarialAutoencoder(
         self.discriminator_ = make_mlp(
             n_components, tuple(structure["discriminator_layer_sizes"]), 1, activation
         )
+
+    def _check_reconstruction_range(self, X):
+        if self.reconstruction_loss_ == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"reconstruction_loss='bce' needs X in [0, 1]; got values in "
+                f"[{X.min():.4g}, {X.max():.4g}]. Scale X, or use reconstruction_loss='mse'."
+            )
 
     def _choose_reconstruction_loss(self, X):
         if self.reconstruction_loss != "auto":

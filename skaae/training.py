@@ -105,9 +105,10 @@ class AdversarialTrainer:
         self.decoder = decoder
         self.parts = parts
         self.reconstruction_loss = reconstruction_loss
-        self.adversarial_weight = adversarial_weight
-        self.discriminator_noise = discriminator_noise
         self.generator = generator
+        # Draws of the prior-match monitor come from their own generator, so
+        # that watching the training does not change it.
+        self.monitor_generator = torch.Generator(generator.device)
         self.device = next(encoder.parameters()).device
         self.autoencoder_optimizer = _adam(
             [*encoder.parameters(), *decoder.parameters()], learning_rate
@@ -117,6 +118,22 @@ class AdversarialTrainer:
             discriminator_learning_rate,
             betas=(0.5, 0.9),
         )
+        self.configure(
+            learning_rate, discriminator_learning_rate, adversarial_weight, discriminator_noise
+        )
+
+    def configure(
+        self, learning_rate, discriminator_learning_rate, adversarial_weight, discriminator_noise
+    ):
+        """Set the hyperparameters, keeping the optimisers' state (for warm starts)."""
+        for optimizer, lr in (
+            (self.autoencoder_optimizer, learning_rate),
+            (self.discriminator_optimizer, discriminator_learning_rate),
+        ):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        self.adversarial_weight = adversarial_weight
+        self.discriminator_noise = discriminator_noise
 
     def reconstruction_step(self, x):
         """Update encoder and decoder on one mini-batch; return the loss (detached)."""
@@ -146,13 +163,15 @@ class AdversarialTrainer:
         leaves it unchanged.
         """
         loss = 0.0
-        for part in self.parts:
-            part.discriminator.requires_grad_(False)
-            logits = part.discriminator(self._noisy(codes[:, part.columns], part))
-            loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-        _step(self.autoencoder_optimizer, self.adversarial_weight * loss)
-        for part in self.parts:
-            part.discriminator.requires_grad_(True)
+        try:
+            for part in self.parts:
+                part.discriminator.requires_grad_(False)
+                logits = part.discriminator(self._noisy(codes[:, part.columns], part))
+                loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+            _step(self.autoencoder_optimizer, self.adversarial_weight * loss)
+        finally:  # an interrupt must not leave a frozen discriminator behind
+            for part in self.parts:
+                part.discriminator.requires_grad_(True)
         return loss.detach()
 
     def _noisy(self, z, part):
@@ -231,18 +250,23 @@ class AdversarialTrainer:
         energy, nearest = 0.0, 0.0
         for part in self.parts:
             z = codes[:, part.columns].float()
-            real = part.prior.draw(len(z), self.generator, self.device)
+            real = part.prior.draw(len(z), self.monitor_generator, self.device)
             energy += energy_distance(z, real, scale=part.prior.std_)
             nearest += nearest_neighbor_two_sample(z, real) / len(self.parts)
         return energy, nearest
 
     @torch.inference_mode()
     def reconstruction_error(self, batches):
-        """Mean reconstruction loss of the encoder's embedding over ``batches``."""
+        """Mean reconstruction loss of the encoder's embedding over ``batches``.
+
+        The embedding's noise (universal encoder) comes from a fixed seed, as in
+        ``transform``, so the value is comparable from epoch to epoch.
+        """
         self._set_train(False)
+        embed_generator = torch.Generator(self.device)
         total, count = 0.0, 0
         for x in batches:
-            output = self.decoder(self.encoder.embed(x, self.generator))
+            output = self.decoder(self.encoder.embed(x, embed_generator.manual_seed(0)))
             total += float(self.reconstruction_loss(output, x)) * len(x)
             count += len(x)
         return total / max(count, 1)

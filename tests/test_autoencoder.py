@@ -530,3 +530,36 @@ def test_keyboard_interrupt_keeps_the_partial_model(make_aae, unit_data, monkeyp
     assert aae.n_iter_ == 2
     assert len(aae.history_) == 2
     assert np.isfinite(aae.transform(unit_data)).all()
+
+
+def test_warm_start_applies_new_learning_rates(make_aae, unit_data):
+    aae = make_aae(warm_start=True).fit(unit_data)
+    before = [p.detach().clone() for p in aae.encoder_.parameters()]
+    aae.set_params(learning_rate=1e-12, discriminator_learning_rate=1e-12).fit(unit_data)
+    after = [p.detach() for p in aae.encoder_.parameters()]
+    # Adam's steps are about the learning rate: the weights barely moved.
+    assert max(float((p - q).abs().max()) for p, q in zip(after, before, strict=True)) < 1e-9
+
+
+def test_verbose_counts_epochs_across_warm_starts(make_aae, unit_data, capsys):
+    aae = make_aae(max_iter=2, warm_start=True, verbose=1).fit(unit_data)
+    capsys.readouterr()
+    aae.fit(unit_data)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Epoch 3/4", "Epoch 4/4"]
+
+
+def test_early_stopping_restores_the_best_epoch(make_aae, digits):
+    X = digits[0][:400]
+    aae = make_aae(early_stopping=True, n_iter_no_change=3, max_iter=40).fit(X)
+    _, validation = aae._split_validation(X, aae._seed())
+    best = min(record["validation_loss"] for record in aae.history_)
+    assert -aae.score(validation) == pytest.approx(best, rel=1e-5)
+
+
+def test_bce_refuses_data_outside_the_unit_interval(make_aae, unit_data):
+    with pytest.raises(ValueError, match=r"reconstruction_loss='bce' needs X in \[0, 1\]"):
+        make_aae(reconstruction_loss="bce").fit(unit_data * 5)
+    aae = make_aae(warm_start=True).fit(unit_data)
+    with pytest.raises(ValueError, match="needs X in"):
+        aae.fit(unit_data - 1)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from sklearn.exceptions import NotFittedError
 
 from skaae import GaussianPrior, TrainingDivergedError
 from skaae.metrics import energy_distance
@@ -225,6 +226,42 @@ def test_estimator_reports_divergence(make_aae, unit_data):
     aae = make_aae(prior=NaNPrior())
     with pytest.raises(TrainingDivergedError, match=r"AdversarialAutoencoder: .*non-finite"):
         aae.fit(unit_data)
+    # The NaN networks are not left behind as a fitted model.
+    with pytest.raises(NotFittedError):
+        aae.transform(unit_data)
+
+
+def test_interrupted_generator_step_leaves_the_discriminator_trainable():
+    trainer = _trainer()
+    discriminator = trainer.parts[0].discriminator
+
+    def interrupt(module, inputs):
+        raise KeyboardInterrupt
+
+    handle = discriminator.register_forward_pre_hook(interrupt)
+    codes = trainer.encoder(_batch(), trainer.generator)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.generator_step(codes)
+    handle.remove()
+    assert all(p.requires_grad for p in discriminator.parameters())
+
+
+def test_configure_changes_hyperparameters_and_keeps_optimizer_state():
+    trainer = _trainer()
+    trainer.train_batch(_batch())
+    state = trainer.autoencoder_optimizer.state_dict()["state"]
+    trainer.configure(1e-5, 2e-5, 0.5, 0.0)
+    assert trainer.autoencoder_optimizer.param_groups[0]["lr"] == 1e-5
+    assert trainer.discriminator_optimizer.param_groups[0]["lr"] == 2e-5
+    assert (trainer.adversarial_weight, trainer.discriminator_noise) == (0.5, 0.0)
+    assert trainer.autoencoder_optimizer.state_dict()["state"].keys() == state.keys()
+
+
+def test_monitor_does_not_change_the_training_stream():
+    trainer = _trainer()
+    before = trainer.generator.get_state()
+    trainer.prior_match(trainer.encoder.embed(_batch()).detach())
+    assert torch.equal(trainer.generator.get_state(), before)
 
 
 # --------------------------------------------------------- energy distance
