@@ -33,10 +33,7 @@ def resolve_device(device):
     """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"device={device!r} is not a valid torch device: {error}") from None
+    device = _parse_device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         warnings.warn(
             f"device={str(device)!r} was requested but CUDA is not available; using the CPU.",
@@ -76,24 +73,20 @@ class BaseAdversarialEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"}), torch.device, str],
+        # Any torch device string ("cuda:1", ...); checked by resolve_device in fit.
+        "device": [torch.device, str],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
 
     # ----------------------------------------------------------- validation
     def _validate_params(self):
-        """Check the declared constraints, then that every ``*_layer_sizes`` holds positive ints."""
+        """Check the declared constraints, the ``*_layer_sizes`` and the device."""
         super()._validate_params()
         for name, sizes in self.get_params(deep=False).items():
-            if name.endswith("_layer_sizes") and not all(
-                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1
-                for size in sizes
-            ):
-                raise InvalidParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be a sequence of "
-                    f"positive ints. Got {sizes!r} instead."
-                )
+            if name.endswith("_layer_sizes"):
+                _layer_sizes(sizes, name, type(self).__name__)
+        _parse_device(self.device)
 
     def _validate_X(self, X, reset):
         """Validate ``X`` (dense, sparse or DataFrame) and record or check its features."""
@@ -234,14 +227,43 @@ class BaseAdversarialEstimator(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_trainer", None)
         for name in self._module_attributes:
-            if state.get(name) is not None:
-                state[name] = copy.deepcopy(state[name]).to("cpu")
+            module = state.get(name)
+            if module is not None and next(module.parameters()).device.type != "cpu":
+                state[name] = copy.deepcopy(module).to("cpu")
         return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _parse_device(device):
+    """``torch.device(device)``, with a ValueError naming a bad device string."""
+    if device == "auto":
+        return device
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a valid torch device: {error}") from None
+
+
+def _layer_sizes(sizes, name="hidden_layer_sizes", owner="the estimator"):
+    """``sizes`` as a tuple of positive ints (an int is one layer, as in MLPClassifier)."""
+    layers = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
+    try:
+        layers = tuple(layers)
+    except TypeError:
+        layers = None
+    if layers is None or not all(
+        isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1
+        for size in layers
+    ):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a positive int or a sequence of "
+            f"positive ints. Got {sizes!r} instead."
+        )
+    return tuple(int(size) for size in layers)
 
 
 def _comparable(value):

@@ -38,9 +38,13 @@ class BatchSource:
             )
 
     def _normalise(self, x):
+        # The first operation copies (x may share memory with the caller's
+        # array); the second works in place on that copy.
         if self._offset is not None:
             x = x - self._offset
-        if self._scale is not None:
+            if self._scale is not None:
+                x.div_(self._scale)
+        elif self._scale is not None:
             x = x / self._scale
         return x
 

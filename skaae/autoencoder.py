@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
-from ._base import BaseAdversarialEstimator
+from ._base import BaseAdversarialEstimator, _layer_sizes
 from ._batching import BatchSource
 from .nn import ACTIVATIONS, ENCODERS, make_encoder, make_mlp
 from .priors import PRIORS, Prior, resolve_prior
@@ -59,10 +59,10 @@ class AdversarialAutoencoder(
         noise eta fed to the encoder, and ``transform`` returns the mean of
         f(x, eta) over 16 fixed draws of eta. With the two stochastic kinds it
         is the codes drawn from q(z|x), not their means, that match the prior.
-    hidden_layer_sizes : tuple of int, default=(256, 256)
+    hidden_layer_sizes : int or tuple of int, default=(256, 256)
         Hidden layers of the encoder; the decoder mirrors them. The paper's
         MNIST networks are ``(1000, 1000)``.
-    discriminator_layer_sizes : tuple of int, default=(64, 64)
+    discriminator_layer_sizes : int or tuple of int, default=(64, 64)
         Hidden layers of the discriminator. It sees only the low-dimensional
         codes; a small one cannot pull apart the fine structure of the map
         (on digits, 8-D codes with ``(256, 256)`` lost 8 points of linear
@@ -108,8 +108,9 @@ class AdversarialAutoencoder(
         Minimum improvement of the validation loss that resets the patience.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, prior draws and noise. An int
-        gives identical results on the CPU; the global random state of numpy
-        and torch is never touched.
+        gives identical results on the CPU, and fitting never reseeds or
+        advances torch's or numpy's global generators (``None`` draws one seed
+        from numpy's global generator, as scikit-learn does).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train and infer; ``"auto"`` picks CUDA when available.
     verbose : int, default=0
@@ -190,8 +191,11 @@ class AdversarialAutoencoder(
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "prior": [StrOptions(set(PRIORS)), Prior],
         "posterior": [StrOptions(set(ENCODERS))],
-        "hidden_layer_sizes": ["array-like"],
-        "discriminator_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "discriminator_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
         "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -324,13 +328,13 @@ class AdversarialAutoencoder(
         """
         structure, n_features = self._fitted_structure, self.n_features_in_
         n_components, activation = structure["n_components"], structure["activation"]
-        hidden = tuple(structure["hidden_layer_sizes"])
+        hidden = _layer_sizes(structure["hidden_layer_sizes"])
         self.encoder_ = make_encoder(
             structure["posterior"], n_features, hidden, n_components, activation
         )
         self.decoder_ = make_mlp(n_components, hidden[::-1], n_features, activation)
         self.discriminator_ = make_mlp(
-            n_components, tuple(structure["discriminator_layer_sizes"]), 1, activation
+            n_components, _layer_sizes(structure["discriminator_layer_sizes"]), 1, activation
         )
 
     def _check_reconstruction_range(self, X):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -112,7 +113,8 @@ def test_feature_names_must_match(make_aae, X):
         ("prior", "cauchy"),
         ("prior", 3),
         ("posterior", "laplace"),
-        ("hidden_layer_sizes", 64),
+        ("hidden_layer_sizes", 0),
+        ("hidden_layer_sizes", None),
         ("hidden_layer_sizes", (0,)),
         ("hidden_layer_sizes", (32, -1)),
         ("hidden_layer_sizes", (2.5,)),
@@ -188,3 +190,15 @@ def test_not_fitted(X, method, args):
     inputs = {"X": (X,), "codes": (np.zeros((3, 2)),), None: ()}.get(args, (args,))
     with pytest.raises(NotFittedError, match="not fitted yet"):
         getattr(aae, method)(*inputs)
+
+
+def test_an_int_layer_size_means_one_layer(make_aae, unit_data):
+    aae = make_aae(hidden_layer_sizes=16, discriminator_layer_sizes=8).fit(unit_data)
+    widths = [m.out_features for m in aae.encoder_.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [16, aae.n_components]
+    assert aae.transform(unit_data).shape == (len(unit_data), aae.n_components)
+
+
+def test_a_bad_device_fails_before_any_work(make_aae, unit_data):
+    with pytest.raises(ValueError, match="not a valid torch device"):
+        make_aae(device="tpu").fit(unit_data)
