@@ -15,9 +15,12 @@ and prints the table. Measured:
 - ``Pipeline(AdversarialAutoencoder(n_components=8), LogisticRegression)`` on
   the same split: test accuracy;
 - MNIST, which the defaults were not tuned on (fit on the first ``--n-train``
-  training images, scored on the 10,000 test images): defaults with
-  ``n_components=2, prior="gaussian"``: energy distance of the test codes to
-  the prior in prior-std units, and 5-NN accuracy next to PCA's.
+  training images, all 60,000 by default, scored on the 10,000 test images):
+  defaults with ``n_components=2, prior="gaussian"``: energy distance of the
+  test codes to the prior in prior-std units, and 5-NN accuracy next to PCA's.
+  Fitting on 10,000 images instead leaves a generalisation gap: the training
+  codes match the prior (about 0.006) but the held-out ones vary with the
+  seed (0.020-0.059 for seeds 0-2 at 50 epochs).
 """
 
 import argparse
@@ -190,8 +193,8 @@ def main(argv=None):
         help="path of mnist.npz (default: $SKAAE_MNIST or ../shared/data/mnist.npz)",
     )
     parser.add_argument("--skip-mnist", action="store_true", help="digits only")
-    parser.add_argument("--n-train", type=int, default=10000, help="MNIST training images")
-    parser.add_argument("--mnist-max-iter", type=int, default=50, help="MNIST epochs")
+    parser.add_argument("--n-train", type=int, default=60000, help="MNIST training images")
+    parser.add_argument("--mnist-max-iter", type=int, default=20, help="MNIST epochs")
     parser.add_argument("--output-dir", default=str(RESULTS))
     args = parser.parse_args(argv)
 

@@ -209,6 +209,14 @@ class BaseAdversarialEstimator(BaseEstimator):
         return all(name in self.__dict__ for name in self._module_attributes)
 
     # ----------------------------------------------------------- inference
+    def _infer(self, function, X):
+        """``function(block, device)`` over ``X`` in large batches, networks in eval mode."""
+        device = self._runtime_device()
+        for name in self._module_attributes:
+            getattr(self, name).eval()
+        with torch.inference_mode():
+            return self._map_batches(lambda block: function(block, device), X)
+
     def _map_batches(self, function, X):
         """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
         out = []

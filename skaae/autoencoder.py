@@ -404,16 +404,10 @@ class AdversarialAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        device = self._runtime_device()
-        embed_generator = torch.Generator(device)
-        self.encoder_.eval()
-
-        @torch.inference_mode()
-        def encode(block):
-            x = self._to_model_input(block, device)
-            return self.encoder_.embed(x, embed_generator.manual_seed(0))
-
-        return self._map_batches(encode, X).astype(X.dtype, copy=False)
+        codes = self._infer(
+            lambda block, device: self._embed(self._to_model_input(block, device)), X
+        )
+        return codes.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
         """Decode codes back to data space.
@@ -431,15 +425,12 @@ class AdversarialAutoencoder(
         """
         check_is_fitted(self)
         Z = self._validate_codes(X)
-        device = self._runtime_device()
-        self.decoder_.eval()
 
-        @torch.inference_mode()
-        def decode(block):
+        def decode(block, device):
             output = self.decoder_(torch.as_tensor(block, dtype=torch.float32, device=device))
             return self._from_model_output(output)
 
-        return self._map_batches(decode, Z).astype(Z.dtype, copy=False)
+        return self._infer(decode, Z).astype(Z.dtype, copy=False)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw codes from the prior and decode them.
@@ -484,21 +475,19 @@ class AdversarialAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        device = self._runtime_device()
-        trainer_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
-        self.encoder_.eval()
-        self.decoder_.eval()
-        embed_generator = torch.Generator(device)
+        reconstruction_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
 
-        @torch.inference_mode()
-        def loss(block):
+        def summed_loss(block, device):
             x = self._to_model_input(block, device)
-            output = self.decoder_(self.encoder_.embed(x, embed_generator.manual_seed(0)))
-            return trainer_loss(output, x).reshape(1) * len(block)
+            return reconstruction_loss(self.decoder_(self._embed(x)), x).reshape(1) * len(block)
 
-        return -float(self._map_batches(loss, X).sum() / X.shape[0])
+        return -float(self._infer(summed_loss, X).sum() / X.shape[0])
 
     # ---------------------------------------------------------------- helpers
+    def _embed(self, x):
+        """The encoder's code for ``transform``; its noise (if any) from a fixed seed."""
+        return self.encoder_.embed(x, torch.Generator(x.device).manual_seed(0))
+
     def _to_model_input(self, block, device):
         x = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device)
         if self._offset is not None:
