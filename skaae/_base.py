@@ -50,7 +50,8 @@ class BaseAdversarialEstimator(BaseEstimator):
     Subclasses list their ``nn.Module`` fitted attributes in
     ``_module_attributes`` and implement ``_run_epoch(epoch)`` (``epoch``
     counts from 0 within this call to ``fit``) and ``_validation_loss()`` for
-    :meth:`_train_epochs`.
+    :meth:`_train_epochs`, with the optimisers in a ``_trainer`` that has
+    ``state_dict()`` / ``load_state_dict(state)`` (for rollbacks).
 
     For :func:`skaae.save` / :func:`skaae.load`, subclasses also list their
     other fitted attributes in ``_json_attributes`` (stored as JSON) and
@@ -77,6 +78,10 @@ class BaseAdversarialEstimator(BaseEstimator):
         "device": [torch.device, str],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "max_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "on_divergence": [StrOptions({"raise", "rollback"})],
+        # Each item follows the protocol of skaae.callbacks; checked in _validate_params.
+        "callbacks": [list, tuple, None],
     }
 
     # ----------------------------------------------------------- validation
@@ -87,6 +92,7 @@ class BaseAdversarialEstimator(BaseEstimator):
             if name.endswith("_layer_sizes"):
                 _layer_sizes(sizes, name, type(self).__name__)
         _parse_device(self.device)
+        _check_callbacks(self.callbacks)
 
     def _validate_X(self, X, reset):
         """Validate ``X`` (dense, sparse or DataFrame) and record or check its features."""
@@ -153,46 +159,115 @@ class BaseAdversarialEstimator(BaseEstimator):
         return device
 
     # ----------------------------------------------------------- training
-    def _train_epochs(self):
-        """Run epochs until ``max_iter`` or early stopping; fill ``history_``.
+    def _train_epochs(self, resume=False):
+        """Run epochs until ``max_iter``, early stopping or a callback says stop.
 
-        With early stopping, the weights of the epoch with the best validation
-        loss are restored at the end, as in ``MLPClassifier``. Ctrl-C stops
-        training after a warning and keeps the model as it is. A divergence
-        leaves the estimator unfitted (its networks hold NaN).
+        Fills ``history_`` and ``n_iter_`` and calls the callbacks (see
+        :mod:`skaae.callbacks`). With early stopping, the weights of the epoch
+        with the best validation loss are restored at the end, as in
+        ``MLPClassifier``. Faults, handled here for every estimator:
+
+        - Ctrl-C keeps the model of the last finished epoch (weights and
+          optimiser state; the fresh networks if no epoch finished), warns and
+          returns: the estimator stays usable.
+        - A non-finite loss raises :class:`TrainingDivergedError`, or with
+          ``on_divergence="rollback"`` restores the last finished epoch, warns
+          and returns.
+        - Any other exception (a raising callback, divergence with
+          ``on_divergence="raise"``) propagates after restoring the state from
+          before this call for a warm start (``resume=True``: weights,
+          optimiser state, ``history_``, ``n_iter_``), or after leaving a
+          fresh fit unfitted.
         """
-        best_loss, stall, best_state = np.inf, 0, None
-        last_epoch = self.n_iter_ + self.max_iter
+        start = self._snapshot()
+        progress = {"last": start, "best": None}
+        callbacks = list(self.callbacks or ())
         try:
-            for epoch in range(self.max_iter):
-                record = self._run_epoch(epoch)
-                record = {"epoch": len(self.history_) + 1, **record}
-                if self.early_stopping:
-                    record["validation_loss"] = self._validation_loss()
-                self.history_.append(record)
-                self.n_iter_ += 1
-                if self.verbose:
-                    print(_format_record(record, last_epoch), flush=True)
-                if self.early_stopping:
-                    if record["validation_loss"] < best_loss - self.tol:
-                        best_loss, stall, best_state = record["validation_loss"], 0, self._weights()
-                    else:
-                        stall += 1
-                    if stall >= self.n_iter_no_change:
-                        break
-        except KeyboardInterrupt:
-            warnings.warn(
-                f"Training interrupted after {self.n_iter_} epochs; the model is kept as it is.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+            try:
+                _notify(callbacks, "on_fit_begin", self)
+                self._run_epochs(callbacks, progress)
+            except KeyboardInterrupt:
+                self._stop_at(progress["last"], "interrupted")
+            except TrainingDivergedError as error:
+                if self.on_divergence != "rollback":
+                    raise
+                self._stop_at(progress["last"], "diverged", error)
+            if progress["best"] is not None:
+                self._load_weights(progress["best"])
+            _notify(callbacks, "on_fit_end", self)
         except TrainingDivergedError as error:
-            for name in self._module_attributes:
-                self.__dict__.pop(name, None)
-            self.__dict__.pop("_trainer", None)
+            self._abandon_fit(start, resume)
             raise TrainingDivergedError(f"{type(self).__name__}: {error}") from None
-        if best_state is not None:
-            self._load_weights(best_state)
+        except BaseException:
+            self._abandon_fit(start, resume)
+            raise
+
+    def _run_epochs(self, callbacks, progress):
+        """The epoch loop: ``progress["last"]`` is the snapshot of the last finished epoch."""
+        best_loss, stall = np.inf, 0
+        last_epoch = self.n_iter_ + self.max_iter
+        for epoch in range(self.max_iter):
+            record = self._run_epoch(epoch)
+            record = {"epoch": len(self.history_) + 1, **record}
+            if self.early_stopping:
+                record["validation_loss"] = self._validation_loss()
+            self.history_.append(record)
+            self.n_iter_ += 1
+            progress["last"] = self._snapshot()
+            if self.verbose:
+                print(_format_record(record, last_epoch), flush=True)
+            stop = False
+            if self.early_stopping:
+                if record["validation_loss"] < best_loss - self.tol:
+                    best_loss, stall = record["validation_loss"], 0
+                    progress["best"] = progress["last"]["weights"]
+                else:
+                    stall += 1
+                stop = stall >= self.n_iter_no_change
+            if _notify(callbacks, "on_epoch_end", self, record) or stop:
+                break
+
+    def _stop_at(self, snapshot, what, error=None):
+        """Go back to ``snapshot`` (the last finished epoch) after a fault, and warn."""
+        self._restore(snapshot)
+        n = self.n_iter_
+        if n == 0:
+            kept = "the freshly initialised networks are kept (untrained, n_iter_=0)"
+        else:
+            kept = f"the model of epoch {n}, the last finished one, is kept"
+        cause = "" if error is None else f" ({error}); on_divergence='rollback'"
+        warnings.warn(
+            f"Training {what} after {n} epochs, during epoch {n + 1}{cause}: {kept}.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+
+    def _abandon_fit(self, start, resume):
+        """After an exception: back to the state before ``fit``, or unfitted."""
+        if resume:
+            self._restore(start)
+            return
+        for name in self._module_attributes:
+            self.__dict__.pop(name, None)
+        self.__dict__.pop("_trainer", None)
+
+    def _snapshot(self):
+        """A copy of what a rollback restores: weights, optimiser state, progress."""
+        trainer = getattr(self, "_trainer", None)
+        return {
+            "weights": self._weights(),
+            "trainer": None if trainer is None else copy.deepcopy(trainer.state_dict()),
+            "n_iter": self.n_iter_,
+            "n_records": len(self.history_),
+        }
+
+    def _restore(self, snapshot):
+        self._load_weights(snapshot["weights"])
+        if snapshot["trainer"] is not None:
+            # A copy: the optimisers take over the tensors they are given.
+            self._trainer.load_state_dict(copy.deepcopy(snapshot["trainer"]))
+        self.n_iter_ = snapshot["n_iter"]
+        del self.history_[snapshot["n_records"] :]
 
     def _weights(self):
         """A copy of every network's weights."""
@@ -244,6 +319,27 @@ class BaseAdversarialEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+_CALLBACK_METHODS = ("on_fit_begin", "on_epoch_end", "on_fit_end")
+
+
+def _check_callbacks(callbacks):
+    """Refuse a ``callbacks`` item that follows none of the protocol (see skaae.callbacks)."""
+    for callback in callbacks or ():
+        if isinstance(callback, type) or not any(
+            callable(getattr(callback, method, None)) for method in _CALLBACK_METHODS
+        ):
+            raise InvalidParameterError(
+                f"Each item of 'callbacks' must be an object with at least one of the methods "
+                f"{', '.join(_CALLBACK_METHODS)} (see skaae.callbacks); got {callback!r}."
+            )
+
+
+def _notify(callbacks, method, *args):
+    """Call ``method`` on every callback that has it; True if any asked to stop."""
+    answers = [getattr(cb, method)(*args) for cb in callbacks if hasattr(cb, method)]
+    return any(answers)
 
 
 def _parse_device(device):

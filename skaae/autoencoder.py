@@ -117,7 +117,27 @@ class AdversarialAutoencoder(
         Print one line per epoch with the losses, the prior match and the time.
     warm_start : bool, default=False
         When True, ``fit`` continues training the current networks for
-        ``max_iter`` more epochs instead of starting afresh.
+        ``max_iter`` more epochs instead of starting afresh. A warm-start
+        ``fit`` that raises leaves the model as it was before the call
+        (weights, optimiser state, ``history_``, ``n_iter_``).
+    max_grad_norm : float or None, default=None
+        When set, each optimiser step clips the global norm of its gradients
+        to this value (``torch.nn.utils.clip_grad_norm_``). None: no clipping.
+    on_divergence : {"raise", "rollback"}, default="raise"
+        What a non-finite training loss does. ``"raise"``: a
+        :class:`~skaae.TrainingDivergedError`; a fresh fit is left unfitted,
+        a warm start as it was before the call. ``"rollback"``: restore the
+        model of the last finished epoch, warn (``RuntimeWarning``) and stop;
+        the estimator stays fitted (with the initial networks and
+        ``n_iter_=0`` if the first epoch diverged).
+    callbacks : list or None, default=None
+        Objects called during ``fit``: any object with some of the methods
+        ``on_fit_begin(estimator)``, ``on_epoch_end(estimator, record)``
+        (return True to stop training) and ``on_fit_end(estimator)``; see
+        :mod:`skaae.callbacks` (``Checkpoint``, ``EarlyStopping``). They are
+        parameters: ``clone`` deep-copies them, so a callback must be
+        deep-copyable (and picklable, to pickle the estimator), or be passed
+        afresh to each estimator. :func:`skaae.save` does not store them.
 
     Attributes
     ----------
@@ -147,6 +167,13 @@ class AdversarialAutoencoder(
     --------
     sklearn.decomposition.PCA : Linear dimensionality reduction.
     sklearn.neural_network.MLPRegressor : A plain neural network.
+
+    Notes
+    -----
+    Ctrl-C (``KeyboardInterrupt``) during ``fit`` stops training, keeps the
+    model of the last finished epoch (the freshly initialised networks if
+    none finished), warns with a ``RuntimeWarning`` and returns: the
+    estimator is usable, and a ``warm_start`` fit continues from there.
 
     References
     ----------
@@ -229,6 +256,9 @@ class AdversarialAutoencoder(
         device="auto",
         verbose=0,
         warm_start=False,
+        max_grad_norm=None,
+        on_divergence="raise",
+        callbacks=None,
     ):
         self.n_components = n_components
         self.prior = prior
@@ -251,6 +281,9 @@ class AdversarialAutoencoder(
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.max_grad_norm = max_grad_norm
+        self.on_divergence = on_divergence
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -291,6 +324,7 @@ class AdversarialAutoencoder(
                 self.discriminator_learning_rate,
                 self.adversarial_weight,
                 self.discriminator_noise,
+                self.max_grad_norm,
             )
         # Independent streams for training noise, the monitor and the shuffle.
         streams = np.random.SeedSequence([seed, self.n_iter_]).generate_state(3)
@@ -299,7 +333,7 @@ class AdversarialAutoencoder(
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:
-            self._train_epochs()
+            self._train_epochs(resume)
         finally:
             del self._train_source, self._validation_source, self._shuffle_generator
         return self
@@ -375,6 +409,7 @@ class AdversarialAutoencoder(
             discriminator_learning_rate=self.discriminator_learning_rate,
             adversarial_weight=self.adversarial_weight,
             discriminator_noise=self.discriminator_noise,
+            max_grad_norm=self.max_grad_norm,
             generator=torch.Generator(device),
         )
 

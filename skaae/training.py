@@ -87,6 +87,9 @@ class AdversarialTrainer:
         it keeps the discriminator from becoming too sharp).
     generator : torch.Generator
         Generator on the training device for prior draws and noise.
+    max_grad_norm : float or None, default=None
+        When set, every optimiser step first clips the global norm of its
+        gradients to this value (``torch.nn.utils.clip_grad_norm_``).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class AdversarialTrainer:
         adversarial_weight,
         discriminator_noise,
         generator,
+        max_grad_norm=None,
     ):
         self.encoder = encoder
         self.decoder = decoder
@@ -119,11 +123,20 @@ class AdversarialTrainer:
             betas=(0.5, 0.9),
         )
         self.configure(
-            learning_rate, discriminator_learning_rate, adversarial_weight, discriminator_noise
+            learning_rate,
+            discriminator_learning_rate,
+            adversarial_weight,
+            discriminator_noise,
+            max_grad_norm,
         )
 
     def configure(
-        self, learning_rate, discriminator_learning_rate, adversarial_weight, discriminator_noise
+        self,
+        learning_rate,
+        discriminator_learning_rate,
+        adversarial_weight,
+        discriminator_noise,
+        max_grad_norm=None,
     ):
         """Set the hyperparameters, keeping the optimisers' state (for warm starts)."""
         for optimizer, lr in (
@@ -134,12 +147,25 @@ class AdversarialTrainer:
                 group["lr"] = lr
         self.adversarial_weight = adversarial_weight
         self.discriminator_noise = discriminator_noise
+        self.max_grad_norm = max_grad_norm
+
+    def state_dict(self):
+        """The optimisers' state (live tensors: copy it to keep it)."""
+        return {
+            "autoencoder_optimizer": self.autoencoder_optimizer.state_dict(),
+            "discriminator_optimizer": self.discriminator_optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state):
+        """Restore the optimisers' state from :meth:`state_dict` (the tensors are taken over)."""
+        self.autoencoder_optimizer.load_state_dict(state["autoencoder_optimizer"])
+        self.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
 
     def reconstruction_step(self, x):
         """Update encoder and decoder on one mini-batch; return the loss (detached)."""
         z = self.encoder(x, self.generator)
         loss = self.reconstruction_loss(self.decoder(z), x)
-        _step(self.autoencoder_optimizer, loss)
+        _step(self.autoencoder_optimizer, loss, self.max_grad_norm)
         return loss.detach()
 
     def discriminator_step(self, codes):
@@ -153,7 +179,7 @@ class AdversarialTrainer:
                 [torch.ones_like(logits[: len(real)]), torch.zeros_like(logits[len(real) :])]
             )
             loss = loss + F.binary_cross_entropy_with_logits(logits, target)
-        _step(self.discriminator_optimizer, loss)
+        _step(self.discriminator_optimizer, loss, self.max_grad_norm)
         return loss.detach()
 
     def generator_step(self, codes):
@@ -168,7 +194,7 @@ class AdversarialTrainer:
                 part.discriminator.requires_grad_(False)
                 logits = part.discriminator(self._noisy(codes[:, part.columns], part))
                 loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-            _step(self.autoencoder_optimizer, self.adversarial_weight * loss)
+            _step(self.autoencoder_optimizer, self.adversarial_weight * loss, self.max_grad_norm)
         finally:  # an interrupt must not leave a frozen discriminator behind
             for part in self.parts:
                 part.discriminator.requires_grad_(True)
@@ -282,9 +308,13 @@ def _adam(parameters, lr, betas=(0.9, 0.999)):
     return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused)
 
 
-def _step(optimizer, loss):
+def _step(optimizer, loss, max_grad_norm=None):
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if max_grad_norm is not None:
+        # Parameters outside this loss's graph have no gradient and are skipped.
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm, foreach=True)
     optimizer.step()
 
 
