@@ -50,6 +50,7 @@ import math
 import numbers
 import os
 import tempfile
+import warnings
 import zipfile
 import zlib
 
@@ -91,6 +92,10 @@ def save(estimator, path):
     from it. Written to a temporary file first, so a failed save leaves no
     partial file at ``path``.
 
+    ``callbacks`` are code, which the format never stores: the file holds
+    ``callbacks=None`` (with a ``UserWarning`` when the estimator has any);
+    pass them again after :func:`load` to keep using them.
+
     Parameters
     ----------
     estimator : AdversarialAutoencoder
@@ -120,7 +125,7 @@ def save(estimator, path):
         "skaae_version": _skaae_version(),
         "torch_version": torch.__version__,
         "estimator": cls.__name__,
-        "params": _encode(estimator.get_params(deep=False)),
+        "params": _encode(_storable_params(estimator)),
         "attributes": {
             name: _encode(getattr(estimator, name))
             for name in cls._json_attributes
@@ -153,6 +158,24 @@ def save(estimator, path):
     }
     payload = {_CHECKSUMS: json.dumps(checksums, indent=1).encode(), **payload}
     _write_atomically(os.fspath(path), payload)
+
+
+class CallbacksNotSavedWarning(UserWarning):
+    """:func:`save` stored ``callbacks=None``: callbacks are code and are not saved."""
+
+
+def _storable_params(estimator):
+    params = estimator.get_params(deep=False)
+    if params.get("callbacks"):
+        warnings.warn(
+            f"skaae.save does not store callbacks (code); the file holds callbacks=None instead "
+            f"of {params['callbacks']!r}. Pass them again after skaae.load.",
+            CallbacksNotSavedWarning,
+            stacklevel=3,
+        )
+    if "callbacks" in params:
+        params["callbacks"] = None
+    return params
 
 
 def _write_atomically(path, payload):

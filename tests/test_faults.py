@@ -1,13 +1,17 @@
 """Faults during training: Ctrl-C, divergence, clipping, exception safety, callbacks."""
 
+import pickle
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+import skaae
 from skaae import TrainingDivergedError
+from skaae.callbacks import Checkpoint, EarlyStopping
 from skaae.priors import GaussianPrior
 from skaae.training import AdversarialTrainer
 
@@ -144,13 +148,12 @@ class KeepWeights:
 
 
 def test_rollback_restores_the_last_good_epoch(make_aae, unit_data):
-    # 2 prior draws an epoch (one a batch; the monitor draws from prior_ too):
-    # count them rather than assume, then let the prior break in epoch 3.
-    keep = KeepWeights()
-    aae = make_aae(max_iter=6, prior=NaNAfterPrior(good_draws=0), on_divergence="rollback")
+    # Count the prior draws of an epoch, then let the prior break in epoch 3.
     counter = make_aae(max_iter=1, prior=NaNAfterPrior(good_draws=10**9)).fit(unit_data)
     per_epoch = counter.prior_.draws_
-    aae.set_params(prior=NaNAfterPrior(good_draws=2 * per_epoch + 1), callbacks=[keep])
+    keep = KeepWeights()
+    prior = NaNAfterPrior(good_draws=2 * per_epoch + 1)
+    aae = make_aae(max_iter=6, prior=prior, on_divergence="rollback", callbacks=[keep])
     with pytest.warns(RuntimeWarning, match="diverged after 2 epochs, during epoch 3.*rollback"):
         aae.fit(unit_data)
     assert aae.n_iter_ == 2 and len(aae.history_) == 2
@@ -282,3 +285,96 @@ def test_no_warning_without_faults(make_aae, unit_data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_aae(callbacks=[KeepWeights()]).fit(unit_data)
+
+
+# ---------------------------------------------------------------- callbacks
+def test_checkpoint_saves_loadable_files_every_n_epochs(make_aae, unit_data, tmp_path):
+    keep = KeepWeights()
+    checkpoint = Checkpoint(tmp_path / "aae-{epoch:02d}.skaae", every=2)
+    aae = make_aae(max_iter=5, callbacks=[checkpoint, keep])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the checkpoint's saves do not warn
+        aae.fit(unit_data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aae-02.skaae", "aae-04.skaae"]
+    for epoch in (2, 4):
+        loaded = skaae.load(tmp_path / f"aae-{epoch:02d}.skaae")
+        assert loaded.n_iter_ == epoch and loaded.callbacks is None
+        _assert_same_weights(_weights(loaded), keep.epochs[epoch - 1])
+    # Counted over warm starts; without {epoch} each save replaces the last.
+    single = Checkpoint(tmp_path / "last.skaae", every=3)
+    aae.set_params(warm_start=True, max_iter=2, callbacks=[single]).fit(unit_data)
+    assert skaae.load(tmp_path / "last.skaae").n_iter_ == 6
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".skaae-")]
+
+
+def test_checkpoint_checks_every(make_aae, unit_data, tmp_path):
+    with pytest.raises(ValueError, match="every"):
+        make_aae(callbacks=[Checkpoint(tmp_path / "x.skaae", every=0)]).fit(unit_data)
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_early_stopping_stops_on_the_chosen_key(make_aae, unit_data, mode):
+    aae = make_aae(max_iter=50, callbacks=[EarlyStopping("epoch", patience=3, mode=mode)])
+    aae.fit(unit_data)
+    stopper = aae.callbacks[0]
+    if mode == "max":  # the epoch number always improves: no stop
+        assert aae.n_iter_ == 50 and stopper.stopped_epoch_ is None
+        assert stopper.best_ == 50 and stopper.best_epoch_ == 50
+    else:  # it never improves after epoch 1
+        assert aae.n_iter_ == 4 and stopper.stopped_epoch_ == 4
+        assert stopper.best_ == 1 and stopper.best_epoch_ == 1
+
+
+def test_early_stopping_with_min_delta_on_a_loss(make_aae, unit_data):
+    stopper = EarlyStopping("reconstruction_loss", patience=2, min_delta=1e9)
+    aae = make_aae(max_iter=20, callbacks=[stopper]).fit(unit_data)
+    assert aae.n_iter_ == 3
+    assert stopper.best_ == aae.history_[0]["reconstruction_loss"]
+
+
+def test_early_stopping_names_the_keys_of_a_bad_monitor(make_aae, unit_data):
+    aae = make_aae(callbacks=[EarlyStopping("validation_loss")])
+    with pytest.raises(ValueError, match="prior_match"):
+        aae.fit(unit_data)
+
+
+def test_callbacks_clone_and_pickle(make_aae, unit_data, tmp_path):
+    callbacks = [Checkpoint(tmp_path / "c.skaae", every=2), EarlyStopping(patience=3)]
+    aae = make_aae(max_iter=2, callbacks=callbacks)
+    copy = clone(aae)
+    assert copy.callbacks is not aae.callbacks
+    assert [type(c) for c in copy.callbacks] == [Checkpoint, EarlyStopping]
+    assert copy.callbacks[0] is not callbacks[0] and vars(copy.callbacks[1]) == vars(callbacks[1])
+    aae.fit(unit_data)
+    restored = pickle.loads(pickle.dumps(aae))
+    assert repr(restored.callbacks[1]) == repr(aae.callbacks[1])
+    np.testing.assert_array_equal(restored.transform(unit_data), aae.transform(unit_data))
+    assert "EarlyStopping(monitor='prior_match', patience=3" in repr(aae)
+
+
+def test_save_stores_no_callbacks_and_warns(make_aae, unit_data, tmp_path):
+    aae = make_aae(callbacks=[EarlyStopping()]).fit(unit_data)
+    with pytest.warns(UserWarning, match="does not store callbacks"):
+        skaae.save(aae, tmp_path / "m.skaae")
+    loaded = skaae.load(tmp_path / "m.skaae")
+    assert loaded.callbacks is None
+    np.testing.assert_array_equal(loaded.transform(unit_data), aae.transform(unit_data))
+
+
+def test_callbacks_see_each_epoch_and_can_stop(make_aae, unit_data):
+    calls = []
+
+    class Log:
+        def on_fit_begin(self, estimator):
+            calls.append(("begin", estimator.n_iter_))
+
+        def on_epoch_end(self, estimator, record):
+            calls.append(("epoch", record["epoch"], estimator.n_iter_))
+            return record["epoch"] == 2
+
+        def on_fit_end(self, estimator):
+            calls.append(("end", estimator.n_iter_))
+
+    aae = make_aae(max_iter=5, callbacks=[Log(), KeepWeights()]).fit(unit_data)
+    assert calls == [("begin", 0), ("epoch", 1, 1), ("epoch", 2, 2), ("end", 2)]
+    assert len(aae.callbacks[1].epochs) == 2  # every callback saw the stopping epoch
