@@ -228,8 +228,11 @@ class GaussianMixturePrior(Prior):
         Distance of each mean from the origin.
     radial_std : float, default=0.5
         Standard deviation along the mean's direction.
-    tangential_std : float, default=0.1
-        Standard deviation in every other direction.
+    tangential_std : float, default=0.2
+        Standard deviation in every other direction. Thinner arms are harder
+        for an encoder to fill: on digits, 0.1 left the codes' 1-NN two-sample
+        accuracy against the prior at 0.78 (mean of 3 seeds) and 0.2 brought
+        it to 0.69, with the same 5-NN accuracy of the map.
     means : array-like of shape (n_modes, n_components) or None, default=None
         Explicit means (already scaled); overrides the placement above.
 
@@ -254,7 +257,7 @@ class GaussianMixturePrior(Prior):
         scale=1.0,
         radius=2.0,
         radial_std=0.5,
-        tangential_std=0.1,
+        tangential_std=0.2,
         means=None,
     ):
         self.n_modes = n_modes
