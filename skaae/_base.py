@@ -7,6 +7,7 @@ here, so every estimator gets them the same way.
 
 import copy
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -22,6 +23,10 @@ __all__ = ["BaseAdversarialEstimator", "resolve_device"]
 
 # Inference processes rows in blocks of about this many values (64 MiB as float32).
 _INFERENCE_BLOCK_VALUES = 1 << 24
+
+# Serialises the lazy move of the networks to the device, so that threads
+# calling transform at once never run a half-moved network.
+_DEVICE_LOCK = threading.Lock()
 
 
 def resolve_device(device):
@@ -104,7 +109,17 @@ class BaseAdversarialEstimator(BaseEstimator):
             dtype=(np.float64, np.float32),
             ensure_min_samples=1,
         )
+        _check_float32_range(X, "X")
         return X
+
+    def _check_finite_output(self, values, what):
+        """Raise if finite input gave non-finite ``values`` (float32 overflow in the networks)."""
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"{type(self).__name__} computed non-finite {what} from finite input: the "
+                "values are too large for the networks, which compute in float32 (overflow). "
+                "Scale the input down."
+            )
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -152,10 +167,11 @@ class BaseAdversarialEstimator(BaseEstimator):
     def _runtime_device(self):
         """The device to compute on now; moves the networks there if needed."""
         device = resolve_device(self.device)
-        for name in self._module_attributes:
-            module = getattr(self, name, None)
-            if module is not None and next(module.parameters()).device != device:
-                module.to(device)
+        with _DEVICE_LOCK:
+            for name in self._module_attributes:
+                module = getattr(self, name, None)
+                if module is not None and next(module.parameters()).device != device:
+                    module.to(device)
         return device
 
     # ----------------------------------------------------------- training
@@ -340,6 +356,21 @@ def _notify(callbacks, method, *args):
     """Call ``method`` on every callback that has it; True if any asked to stop."""
     answers = [getattr(cb, method)(*args) for cb in callbacks if hasattr(cb, method)]
     return any(answers)
+
+
+def _check_float32_range(X, input_name):
+    """Raise if float64 ``X`` (dense or sparse) holds values that overflow float32."""
+    values = X.data if sp.issparse(X) else X
+    if values.dtype != np.float64 or values.size == 0:
+        return
+    largest = float(np.abs(values).max())
+    limit = float(np.finfo(np.float32).max)
+    if largest > limit:
+        raise ValueError(
+            f"Input {input_name} contains values too large for float32 (largest magnitude "
+            f"{largest:.4g} > {limit:.4g}), the precision the networks compute in; they would "
+            f"overflow to infinity. Scale {input_name} down."
+        )
 
 
 def _parse_device(device):

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
-from ._base import BaseAdversarialEstimator, _layer_sizes
+from ._base import BaseAdversarialEstimator, _check_float32_range, _layer_sizes
 from ._batching import BatchSource
 from .nn import ACTIVATIONS, ENCODERS, make_encoder, make_mlp
 from .priors import PRIORS, Prior, resolve_prior
@@ -442,6 +442,7 @@ class AdversarialAutoencoder(
         codes = self._infer(
             lambda block, device: self._embed(self._to_model_input(block, device)), X
         )
+        self._check_finite_output(codes, "codes")
         return codes.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -465,7 +466,9 @@ class AdversarialAutoencoder(
             output = self.decoder_(torch.as_tensor(block, dtype=torch.float32, device=device))
             return self._from_model_output(output)
 
-        return self._infer(decode, Z).astype(Z.dtype, copy=False)
+        decoded = self._infer(decode, Z)
+        self._check_finite_output(decoded, "decoded data")
+        return decoded.astype(Z.dtype, copy=False)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw codes from the prior and decode them.
@@ -510,13 +513,18 @@ class AdversarialAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        self._check_reconstruction_range(X)
         reconstruction_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
 
         def summed_loss(block, device):
             x = self._to_model_input(block, device)
-            return reconstruction_loss(self.decoder_(self._embed(x)), x).reshape(1) * len(block)
+            # In float64: squared errors of large (finite float32) inputs overflow float32.
+            output = self.decoder_(self._embed(x)).double()
+            return reconstruction_loss(output, x.double()).reshape(1) * len(block)
 
-        return -float(self._infer(summed_loss, X).sum() / X.shape[0])
+        losses = self._infer(summed_loss, X)
+        self._check_finite_output(losses, "reconstruction loss")
+        return -float(losses.sum() / X.shape[0])
 
     # ---------------------------------------------------------------- helpers
     def _embed(self, x):
@@ -540,6 +548,7 @@ class AdversarialAutoencoder(
 
     def _validate_codes(self, Z):
         Z = check_array(Z, dtype=(np.float64, np.float32), input_name="Z")
+        _check_float32_range(Z, "Z")
         if Z.shape[1] != self.n_components:
             raise ValueError(
                 f"The codes have {Z.shape[1]} columns, but {type(self).__name__} was fitted "

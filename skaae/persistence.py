@@ -111,6 +111,7 @@ def save(estimator, path):
         If the estimator's class, or a parameter value, cannot be stored
         safely (e.g. a subclass, or a custom Prior); use pickle for those.
     """
+    path = os.fsdecode(path)  # a TypeError naming the type for anything but a path
     cls = type(estimator)
     if ESTIMATORS.get(cls.__name__) is not cls:
         raise TypeError(
@@ -229,6 +230,7 @@ def load(path):
         prior outside the whitelists, holds unexpected members or values, or
         carries a pickle that is not plain tensors.
     """
+    path = os.fsdecode(path)  # a TypeError naming the type for anything but a path
     try:
         with zipfile.ZipFile(path) as archive:
             members = _read_verified_members(archive)

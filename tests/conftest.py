@@ -1,8 +1,11 @@
 """Shared fixtures: small data sets and the parameters of fast, tiny models."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
@@ -21,6 +24,26 @@ FAST_PARAMS = {
     "device": "cpu",
     "random_state": 0,
 }
+
+
+# Property-based tests (hypothesis): HYPOTHESIS_PROFILE=ci (the default) is
+# bounded and derandomised, so CI is fast and never flaky; HYPOTHESIS_PROFILE=long
+# runs 10,000 random examples per property.
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):
