@@ -388,10 +388,11 @@ class AdversarialAutoencoder(
         """Offset and scale that standardise the features for the MSE loss."""
         if self.reconstruction_loss_ != "mse":
             return None, None
+        # In float64: the squares of large float32 values overflow float32.
         if sp.issparse(X):
-            mean, var = mean_variance_axis(X, axis=0)
+            mean, var = mean_variance_axis(X.astype(np.float64, copy=False), axis=0)
         else:
-            mean, var = X.mean(axis=0), X.var(axis=0)
+            mean, var = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
         std = np.sqrt(var)
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 

@@ -234,7 +234,14 @@ def load(path):
     try:
         with zipfile.ZipFile(path) as archive:
             members = _read_verified_members(archive)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,  # a damaged header naming an unsupported compression method
+        RuntimeError,  # a damaged header flagging a member as encrypted
+    ) as error:
         raise UnsafeOrCorruptFileError(
             f"{os.fspath(path)!r} is not a skaae file or is truncated or corrupt: {error}"
         ) from None
