@@ -231,20 +231,27 @@ def load(path):
         carries a pickle that is not plain tensors.
     """
     path = os.fsdecode(path)  # a TypeError naming the type for anything but a path
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = _read_verified_members(archive)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        zlib.error,
-        NotImplementedError,  # a damaged header naming an unsupported compression method
-        RuntimeError,  # a damaged header flagging a member as encrypted
-    ) as error:
-        raise UnsafeOrCorruptFileError(
-            f"{os.fspath(path)!r} is not a skaae file or is truncated or corrupt: {error}"
-        ) from None
+    # Opened first: a missing or unreadable path raises its own OSError, and
+    # any OSError after that comes from a damaged archive.
+    with open(path, "rb") as file:
+        try:
+            with zipfile.ZipFile(file) as archive:
+                members = _read_verified_members(archive)
+        except UnsafeOrCorruptFileError:
+            raise
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            zlib.error,
+            NotImplementedError,  # a damaged header naming an unsupported compression method
+            RuntimeError,  # a damaged header flagging a member as encrypted
+            OSError,  # a damaged offset seeking before the start of the file
+            ValueError,  # the same, from a file object that checks the seek itself
+        ) as error:
+            raise UnsafeOrCorruptFileError(
+                f"{path!r} is not a skaae file or is truncated or corrupt: {error}"
+            ) from None
     metadata = _parse_json(members[_METADATA], _METADATA)
     _check_header(metadata, _METADATA)
     tensors = _load_tensors(members[_TENSORS])

@@ -589,17 +589,22 @@ def test_score_is_finite_for_large_finite_input(models):
 
 @pytest.mark.parametrize(
     ("offset", "value"),
-    [(8, 1), (10, 99)],  # the 'encrypted' flag; an unknown compression method
-    ids=["encrypted-flag", "compression-method"],
+    # The 'encrypted' flag; an unknown compression method; the offset of the
+    # central directory (end record, byte 19) pointing before the file's start.
+    [(8, 1), (10, 99), ("end", 0x10)],
+    ids=["encrypted-flag", "compression-method", "negative-seek"],
 )
 def test_load_refuses_damaged_zip_headers(saved, offset, value):
     path, original = saved
     payload = bytearray(original)
-    # The central-directory entry of checksums.json, the member load reads first.
-    directory = payload.find(b"PK\x01\x02")
-    while payload[directory + 46 : directory + 60] != b"checksums.json":
-        directory = payload.find(b"PK\x01\x02", directory + 1)
-    payload[directory + offset] = value
+    if offset == "end":
+        payload[payload.rfind(b"PK\x05\x06") + 19] ^= value
+    else:
+        # The central-directory entry of checksums.json, the member load reads first.
+        directory = payload.find(b"PK\x01\x02")
+        while payload[directory + 46 : directory + 60] != b"checksums.json":
+            directory = payload.find(b"PK\x01\x02", directory + 1)
+        payload[directory + offset] = value
     damaged = path.with_name("damaged-header.skaae")
     damaged.write_bytes(bytes(payload))
     with pytest.raises(UnsafeOrCorruptFileError, match="not a skaae file or is truncated"):
