@@ -46,8 +46,6 @@ the modules, with fresh weights, from those attributes alone.
 import hashlib
 import io
 import json
-import math
-import numbers
 import os
 import tempfile
 import warnings
@@ -58,8 +56,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._json_values import UnsafeOrCorruptFileError, decode, encode
 from .autoencoder import AdversarialAutoencoder
-from .priors import PRIORS, Prior
 
 __all__ = ["ESTIMATORS", "FORMAT_VERSION", "UnsafeOrCorruptFileError", "load", "save"]
 
@@ -73,14 +71,6 @@ ESTIMATORS = {cls.__name__: cls for cls in (AdversarialAutoencoder,)}
 _CHECKSUMS, _METADATA, _TENSORS = "checksums.json", "metadata.json", "tensors.pt"
 _MEMBERS = frozenset({_CHECKSUMS, _METADATA, _TENSORS})
 _MAX_JSON_BYTES = 64 << 20
-_NUMERIC_DTYPES = frozenset("?bhilqBHILQefd")  # dtype.char of bool, ints and floats
-
-
-class UnsafeOrCorruptFileError(ValueError):
-    """:func:`load` refused a file: not a skaae file, corrupt, tampered with or unsafe.
-
-    Raised before anything in the file is used: nothing in it has run.
-    """
 
 
 # ---------------------------------------------------------------- save
@@ -126,9 +116,9 @@ def save(estimator, path):
         "skaae_version": _skaae_version(),
         "torch_version": torch.__version__,
         "estimator": cls.__name__,
-        "params": _encode(_storable_params(estimator)),
+        "params": encode(_storable_params(estimator)),
         "attributes": {
-            name: _encode(getattr(estimator, name))
+            name: encode(getattr(estimator, name))
             for name in cls._json_attributes
             if hasattr(estimator, name)  # e.g. feature_names_in_ only with named columns
         },
@@ -359,7 +349,7 @@ def _build_estimator(metadata, tensors):
             f"Unknown estimator class {name!r}; skaae.load accepts only {sorted(ESTIMATORS)}."
         )
     cls = ESTIMATORS[name]
-    params = _decode(metadata.get("params"))
+    params = decode(metadata.get("params"))
     # A parameter added after the file was written takes its default; one this
     # skaae does not know is refused.
     expected = set(cls().get_params(deep=False))
@@ -375,7 +365,7 @@ def _build_estimator(metadata, tensors):
     if set(tensors["arrays"]) != present:
         raise UnsafeOrCorruptFileError(f"{_TENSORS} does not hold the arrays the metadata lists.")
     for key, value in attributes.items():
-        setattr(estimator, key, _decode(value))
+        setattr(estimator, key, decode(value))
     for key in cls._array_attributes:
         tensor = tensors["arrays"].get(key)
         setattr(estimator, key, None if tensor is None else tensor.numpy())
@@ -394,171 +384,3 @@ def _check_names(mapping, names, what, subset=False):
         raise UnsafeOrCorruptFileError(
             f"Unexpected {what} in the file: found {found}, expected {sorted(names)}."
         )
-
-
-# ---------------------------------------------------------------- JSON codec
-_PRIOR_CLASSES = {cls.__name__: cls for cls in PRIORS.values()}
-
-
-def _encode(value):
-    """``value`` as plain JSON, with the tagged objects listed in the module docstring."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, np.generic):
-        if value.dtype.char not in _NUMERIC_DTYPES:
-            raise TypeError(f"Cannot store a numpy scalar of dtype {value.dtype} safely.")
-        return {
-            "__type__": "numpy_scalar",
-            "dtype": value.dtype.str,
-            "value": _encode(value.item()),
-        }
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else {"__type__": "float", "value": repr(value)}
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
-    if isinstance(value, tuple):
-        return {"__type__": "tuple", "items": [_encode(item) for item in value]}
-    if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value) or "__type__" in value:
-            raise TypeError("Cannot store a dict whose keys are not all str, or with '__type__'.")
-        return {key: _encode(item) for key, item in value.items()}
-    if isinstance(value, np.ndarray):
-        return _encode_array(value)
-    if isinstance(value, torch.device):
-        return {"__type__": "device", "value": str(value)}
-    if isinstance(value, np.random.RandomState):
-        kind, keys, pos, has_gauss, cached = value.get_state()
-        return {"__type__": "random_state", "state": _encode((kind, keys, pos, has_gauss, cached))}
-    if isinstance(value, Prior):
-        return _encode_prior(value)
-    raise TypeError(
-        f"Cannot store a value of type {type(value).__name__} safely; use pickle or joblib."
-    )
-
-
-def _encode_array(array):
-    if array.dtype.char in _NUMERIC_DTYPES:
-        data = [_encode(item) for item in array.ravel().tolist()]
-        return {"__type__": "ndarray", "dtype": array.dtype.str, "shape": list(array.shape),
-                "data": data}  # fmt: skip
-    if array.dtype.kind in "OU" and all(isinstance(item, str) for item in array.ravel().tolist()):
-        return {"__type__": "ndarray", "dtype": "str" if array.dtype.kind == "U" else "object_str",
-                "shape": list(array.shape), "data": array.ravel().tolist()}  # fmt: skip
-    raise TypeError(f"Cannot store an array of dtype {array.dtype} safely.")
-
-
-def _encode_prior(prior):
-    cls = type(prior)
-    if _PRIOR_CLASSES.get(cls.__name__) is not cls:
-        raise TypeError(
-            f"Cannot store the prior {cls.__qualname__} safely: skaae.save handles the priors of "
-            f"skaae.priors.PRIORS ({sorted(_PRIOR_CLASSES)}); use pickle or joblib instead."
-        )
-    encoded = {"__type__": "prior", "prior_class": cls.__name__,
-               "params": _encode(prior.get_params(deep=False))}  # fmt: skip
-    if hasattr(prior, "n_components_"):
-        encoded["n_components"] = int(prior.n_components_)
-    return encoded
-
-
-def _decode(value):
-    """Inverse of :func:`_encode`; raises UnsafeOrCorruptFileError on anything else."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    if not isinstance(value, dict):
-        raise UnsafeOrCorruptFileError(f"Unexpected JSON value {value!r}.")
-    if "__type__" not in value:
-        return {key: _decode(item) for key, item in value.items()}
-    kind = value["__type__"]
-    decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
-    if decoder is None:
-        raise UnsafeOrCorruptFileError(f"Unknown tagged value {kind!r} in the metadata.")
-    try:
-        return decoder(value)
-    except UnsafeOrCorruptFileError:
-        raise
-    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as error:
-        raise UnsafeOrCorruptFileError(f"Invalid {kind!r} value in the metadata: {error}") from None
-
-
-def _check_list(value):
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
-
-
-def _decode_float(value):
-    if value["value"] not in ("nan", "inf", "-inf"):
-        raise ValueError(f"not a non-finite float: {value['value']!r}")
-    return float(value["value"])
-
-
-def _decode_numpy_scalar(value):
-    dtype = _numeric_dtype(value["dtype"])
-    return dtype.type(_decode(value["value"]))
-
-
-def _numeric_dtype(name):
-    if not isinstance(name, str):
-        raise TypeError("dtype must be a str")
-    dtype = np.dtype(name)
-    if dtype.char not in _NUMERIC_DTYPES:
-        raise ValueError(f"dtype {name!r} is not numeric")
-    return dtype
-
-
-def _decode_ndarray(value):
-    shape = tuple(value["shape"])
-    if not all(isinstance(size, int) and size >= 0 for size in shape):
-        raise ValueError(f"invalid shape {shape!r}")
-    data = value["data"]
-    if not isinstance(data, list) or len(data) != math.prod(shape):
-        raise ValueError("data does not match the shape")
-    if value["dtype"] in ("str", "object_str"):
-        if not all(isinstance(item, str) for item in data):
-            raise ValueError("a str array holds non-str items")
-        dtype = str if value["dtype"] == "str" else object
-        return np.array(data, dtype=dtype).reshape(shape)
-    items = [_decode(item) for item in data]
-    if not all(isinstance(item, numbers.Real) for item in items):
-        raise ValueError("a numeric array holds non-numeric items")
-    return np.array(items, dtype=_numeric_dtype(value["dtype"])).reshape(shape)
-
-
-def _decode_random_state(value):
-    kind, keys, pos, has_gauss, cached = _decode(value["state"])
-    if not isinstance(keys, np.ndarray) or keys.dtype != np.uint32:
-        raise TypeError("the RandomState keys must be a uint32 array")
-    random_state = np.random.RandomState()
-    random_state.set_state((kind, keys, pos, has_gauss, cached))
-    return random_state
-
-
-def _decode_prior(value):
-    name = value["prior_class"]
-    if not isinstance(name, str) or name not in _PRIOR_CLASSES:
-        raise UnsafeOrCorruptFileError(
-            f"Unknown prior class {name!r}; skaae.load accepts only {sorted(_PRIOR_CLASSES)}."
-        )
-    params = _decode(value["params"])
-    if not isinstance(params, dict):
-        raise TypeError("prior params must be an object")
-    prior = _PRIOR_CLASSES[name](**params)
-    if "n_components" in value:
-        return prior.bind(value["n_components"])
-    return prior
-
-
-_DECODERS = {
-    "tuple": lambda value: tuple(_decode(_check_list(value["items"]))),
-    "float": _decode_float,
-    "numpy_scalar": _decode_numpy_scalar,
-    "ndarray": _decode_ndarray,
-    "device": lambda value: torch.device(value["value"]),
-    "random_state": _decode_random_state,
-    "prior": _decode_prior,
-}
