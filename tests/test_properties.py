@@ -28,6 +28,9 @@ import skaae
 from skaae import AdversarialAutoencoder, UnsafeOrCorruptFileError
 from skaae.priors import GaussianMixturePrior, GaussianPrior, SwissRollPrior, UniformPrior
 
+# Mixing DataFrames and arrays on purpose: scikit-learn's notice about it is expected.
+pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+
 N_FEATURES, N_COMPONENTS = 5, 2
 F32_MAX = float(np.finfo(np.float32).max)
 # Finite inputs up to this magnitude must give a result; larger ones (still
