@@ -235,15 +235,17 @@ class AdversarialTrainer:
         start = time.perf_counter()
         self._set_train(True)
         totals = torch.zeros(3, device=self.device)
-        recent = []
+        recent, n_recent = [], 0  # the epoch's last codes, kept for the prior match
         n_batches = 0
         for x in batches:
             *losses, codes = self.train_batch(x)
             totals += torch.stack(losses)
             recent.append(codes)
+            n_recent += len(codes)
             n_batches += 1
-            if sum(len(c) for c in recent) > 2 * _MATCH_SAMPLE_SIZE:
+            if n_recent > 2 * _MATCH_SAMPLE_SIZE:
                 recent = recent[-max(1, _MATCH_SAMPLE_SIZE // len(codes) + 1) :]
+                n_recent = sum(len(c) for c in recent)
         means = (totals / max(n_batches, 1)).tolist()
         if not all(map(_finite, means)):
             raise TrainingDivergedError(
