@@ -3,6 +3,7 @@
 from .autoencoder import AdversarialAutoencoder
 from .persistence import UnsafeOrCorruptFileError, load, save
 from .priors import (
+    CategoricalPrior,
     GaussianMixturePrior,
     GaussianPrior,
     Prior,
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AdversarialAutoencoder",
+    "CategoricalPrior",
     "GaussianMixturePrior",
     "GaussianPrior",
     "Prior",

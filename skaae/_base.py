@@ -130,8 +130,12 @@ class BaseAdversarialEstimator(BaseEstimator):
         """One integer seed drawn from ``random_state``, for torch generators."""
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _split_validation(self, X, seed):
-        """Split ``X`` into ``(train, validation)``; no validation without early stopping."""
+    def _split_validation(self, X, seed, labels=None):
+        """Split ``X`` and ``labels`` into training and validation parts.
+
+        Returns ``(X_train, X_validation, labels_train, labels_validation)``;
+        the validation parts are None without early stopping.
+        """
         n_val = round(self.validation_fraction * X.shape[0]) if self.early_stopping else 0
         if n_val < 1 or n_val >= X.shape[0]:
             if self.early_stopping:
@@ -139,9 +143,12 @@ class BaseAdversarialEstimator(BaseEstimator):
                     f"validation_fraction={self.validation_fraction} leaves no validation or "
                     f"no training samples out of {X.shape[0]}."
                 )
-            return X, None
+            return X, None, labels, None
         order = np.random.RandomState(seed).permutation(X.shape[0])
-        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+        train, validation = np.sort(order[n_val:]), np.sort(order[:n_val])
+        if labels is None:
+            return X[train], X[validation], None, None
+        return X[train], X[validation], labels[train], labels[validation]
 
     def _check_warm_start_structure(self):
         """Raise if a parameter that shapes the networks changed since the last fit."""
@@ -300,15 +307,21 @@ class BaseAdversarialEstimator(BaseEstimator):
         return all(name in self.__dict__ for name in self._module_attributes)
 
     # ----------------------------------------------------------- inference
-    def _infer(self, function, X):
-        """``function(block, device)`` over ``X`` in large batches, networks in eval mode."""
+    def _infer(self, function, X, *aligned):
+        """``function(block, device, *aligned_blocks)`` over ``X`` in large batches, in eval mode.
+
+        ``aligned`` arrays (e.g. labels) have one entry per row of ``X`` and
+        are cut into the same blocks.
+        """
         device = self._runtime_device()
         for name in self._module_attributes:
             getattr(self, name).eval()
         with torch.inference_mode():
-            return self._map_batches(lambda block: function(block, device), X)
+            return self._map_batches(
+                lambda block, *extra: function(block, device, *extra), X, *aligned
+            )
 
-    def _map_batches(self, function, X):
+    def _map_batches(self, function, X, *aligned):
         """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
         out = []
         rows = max(1, min(4096, _INFERENCE_BLOCK_VALUES // max(X.shape[1], 1)))
@@ -316,7 +329,8 @@ class BaseAdversarialEstimator(BaseEstimator):
             block = X[start : start + rows]
             if sp.issparse(block):
                 block = block.toarray()
-            out.append(function(block).cpu().numpy())
+            extra = [values[start : start + rows] for values in aligned]
+            out.append(function(block, *extra).cpu().numpy())
         return np.concatenate(out) if out else np.empty((0,))
 
     # ----------------------------------------------------------- pickling

@@ -22,11 +22,17 @@ class BatchSource:
         Where the batches go.
     offset, scale : ndarray of shape (n_features,) or None
         The batches are ``(X - offset) / scale``; ``None`` leaves ``X`` as is.
+    y : ndarray of shape (n_samples,) or None, default=None
+        Integer class indices (-1 for unlabelled); when given, each batch is
+        a pair ``(x, y)`` with ``y`` a long tensor on ``device``.
     """
 
-    def __init__(self, X, device, offset=None, scale=None):
+    def __init__(self, X, device, offset=None, scale=None, y=None):
         self.n_samples = X.shape[0]
         self.device = device
+        self._y = (
+            None if y is None else torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
+        )
         self._streamed = sp.issparse(X)
         self._offset = _as_row(offset, device)
         self._scale = _as_row(scale, device)
@@ -67,12 +73,20 @@ class BatchSource:
         order = None if generator is None else torch.randperm(n, generator=generator)
         if not self._streamed:
             data = self._X if order is None else self._X[order.to(self.device)]
-            yield from data.split(batch_size)
+            if self._y is None:
+                yield from data.split(batch_size)
+                return
+            labels = self._y if order is None else self._y[order.to(self.device)]
+            yield from zip(data.split(batch_size), labels.split(batch_size), strict=True)
             return
         order = np.arange(n) if order is None else order.numpy()
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
-            yield self._rows(index if generator is None else np.sort(index))
+            index = index if generator is None else np.sort(index)
+            if self._y is None:
+                yield self._rows(index)
+            else:
+                yield self._rows(index), self._y[torch.from_numpy(index).to(self.device)]
 
 
 def _as_row(values, device):

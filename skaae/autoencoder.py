@@ -13,9 +13,10 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 
 from ._base import BaseAdversarialEstimator, _check_float32_range, _layer_sizes
 from ._batching import BatchSource
-from .nn import ACTIVATIONS, ENCODERS, make_encoder, make_mlp
+from ._labels import check_labels, known_classes, label_indices, unlabelled_mask
+from .nn import ACTIVATIONS, ENCODERS, LabelConditioning, make_encoder, make_mlp
 from .priors import PRIORS, Prior, resolve_prior
-from .training import AdversarialTrainer, LatentPart
+from .training import AdversarialTrainer, Batch, LatentPart
 
 __all__ = ["AdversarialAutoencoder"]
 
@@ -43,15 +44,36 @@ class AdversarialAutoencoder(
     Afterwards ``transform`` maps data to codes distributed like the prior,
     ``inverse_transform`` decodes codes, and ``sample`` decodes prior draws.
 
+    With labels, ``fit(X, y)`` trains one of the paper's supervised variants
+    (``y == -1`` marks unlabelled samples):
+
+    - label regularisation (Sec. 2.3), with a prior that has components (a
+      mixture, or the swiss roll's segments): the codes of class
+      ``classes_[k]`` are pushed to component ``k`` and unlabelled codes to
+      the whole prior; a few percent of labels suffice.
+    - ``conditional=True`` (Sec. 4): the one-hot label is fed to the decoder,
+      so the code learns the style alone; ``sample(n, y=...)`` draws samples
+      of a class and ``inverse_transform(Z, y=...)`` renders one style in any
+      class. Every sample needs its label.
+
+    With a prior of one mode and ``conditional=False``, ``y`` is ignored, so
+    the estimator fits into a ``Pipeline`` before a classifier.
+
     Parameters
     ----------
     n_components : int, default=2
         Dimension of the code.
-    prior : {"gaussian", "mixture", "swiss_roll", "uniform"} or Prior, default="gaussian"
+    prior : {"gaussian", "mixture", "swiss_roll", "uniform", "categorical"} or Prior, \
+            default="gaussian"
         The prior p(z): a name (default hyperparameters) or a
         :class:`~skaae.priors.Prior` instance such as
         ``GaussianMixturePrior(n_modes=5, scale=2.0)``. ``"swiss_roll"``
-        needs ``n_components=2``.
+        needs ``n_components=2``; with ``"categorical"`` the codes are
+        softmax probabilities over ``n_components`` categories.
+    conditional : bool, default=False
+        Feed the one-hot label to the decoder (the paper's supervised AAE):
+        ``fit`` needs ``y``, and ``inverse_transform`` and ``sample`` take
+        it.
     posterior : {"deterministic", "gaussian", "universal"}, default="deterministic"
         Kind of encoder q(z|x). ``"deterministic"``: z = f(x), and
         ``transform`` returns f(x). ``"gaussian"``: z = mu(x) + sigma(x) * eps,
@@ -143,6 +165,10 @@ class AdversarialAutoencoder(
     ----------
     prior_ : Prior
         The prior bound to ``n_components``; ``prior_.sample(n)`` draws codes.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, when ``fit`` used ``y`` (label regularisation or
+        ``conditional=True``); class ``classes_[k]`` is the prior's
+        component ``k``.
     reconstruction_loss_ : str
         The reconstruction loss used, ``"bce"`` or ``"mse"``.
     encoder_, decoder_, discriminator_ : torch.nn.Module
@@ -197,6 +223,7 @@ class AdversarialAutoencoder(
         "n_features_in_",
         "feature_names_in_",
         "prior_",
+        "classes_",
         "reconstruction_loss_",
         "history_",
         "n_iter_",
@@ -207,6 +234,7 @@ class AdversarialAutoencoder(
     _structural_parameters = (
         "n_components",
         "prior",
+        "conditional",
         "posterior",
         "hidden_layer_sizes",
         "discriminator_layer_sizes",
@@ -217,6 +245,7 @@ class AdversarialAutoencoder(
     _parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "prior": [StrOptions(set(PRIORS)), Prior],
+        "conditional": ["boolean"],
         "posterior": [StrOptions(set(ENCODERS))],
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "discriminator_layer_sizes": [
@@ -237,6 +266,7 @@ class AdversarialAutoencoder(
         n_components=2,
         *,
         prior="gaussian",
+        conditional=False,
         posterior="deterministic",
         hidden_layer_sizes=(256, 256),
         discriminator_layer_sizes=(64, 64),
@@ -262,6 +292,7 @@ class AdversarialAutoencoder(
     ):
         self.n_components = n_components
         self.prior = prior
+        self.conditional = conditional
         self.posterior = posterior
         self.hidden_layer_sizes = hidden_layer_sizes
         self.discriminator_layer_sizes = discriminator_layer_sizes
@@ -295,8 +326,10 @@ class AdversarialAutoencoder(
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse matrices are densified one mini-batch at a
             time.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels, -1 for unlabelled samples: label regularisation with
+            a prior that has components, the decoder's condition with
+            ``conditional=True`` (which needs every label); ignored otherwise.
 
         Returns
         -------
@@ -305,15 +338,19 @@ class AdversarialAutoencoder(
         """
         resume = self.warm_start and hasattr(self, "encoder_")
         X = self._validate_X(X, reset=not resume)
+        y = None if y is None else check_labels(y, X)
         seed = self._seed()
         if resume:
             self._check_warm_start_structure()
         else:
-            self._initialise(X, seed)
+            self._initialise(X, seed, y)
+        labels = self._label_indices_for_fit(y)
         device = self._runtime_device()
-        train, validation = self._split_validation(X, seed)
-        self._train_source = self._source(train, device)
-        self._validation_source = None if validation is None else self._source(validation, device)
+        train, validation, train_labels, validation_labels = self._split_validation(X, seed, labels)
+        self._train_source = self._source(train, device, train_labels)
+        self._validation_source = (
+            None if validation is None else self._source(validation, device, validation_labels)
+        )
         self._check_reconstruction_range(X)
         trainer = getattr(self, "_trainer", None) if resume else None
         if trainer is None or trainer.device != device:
@@ -338,9 +375,10 @@ class AdversarialAutoencoder(
             del self._train_source, self._validation_source, self._shuffle_generator
         return self
 
-    def _initialise(self, X, seed):
-        """Set the prior, the loss, the input scaling and fresh networks."""
+    def _initialise(self, X, seed, y=None):
+        """Set the prior, the classes, the loss, the input scaling and fresh networks."""
         self.prior_ = resolve_prior(self.prior, self.n_components)
+        self._set_classes(y)
         self.reconstruction_loss_ = self._choose_reconstruction_loss(X)
         self._offset, self._scale = self._input_scaling(X)
         self._record_structure()
@@ -366,10 +404,77 @@ class AdversarialAutoencoder(
         self.encoder_ = make_encoder(
             structure["posterior"], n_features, hidden, n_components, activation
         )
-        self.decoder_ = make_mlp(n_components, hidden[::-1], n_features, activation)
+        n_conditions = len(self.classes_) if self._is_conditional() else 0
+        self.decoder_ = make_mlp(n_components + n_conditions, hidden[::-1], n_features, activation)
+        n_slots = self.prior_.n_modes_ + 1 if self._is_label_regularised() else 0
         self.discriminator_ = make_mlp(
-            n_components, _layer_sizes(structure["discriminator_layer_sizes"]), 1, activation
+            n_components + n_slots,
+            _layer_sizes(structure["discriminator_layer_sizes"]),
+            1,
+            activation,
         )
+
+    # ---------------------------------------------------------------- labels
+    def _is_conditional(self):
+        return bool(self._fitted_structure.get("conditional", False))
+
+    def _is_label_regularised(self):
+        return hasattr(self, "classes_") and not self._is_conditional()
+
+    def _set_classes(self, y):
+        """Learn ``classes_`` from ``y`` when this model uses labels; check they fit."""
+        self.__dict__.pop("classes_", None)
+        if self.conditional:
+            if y is None or unlabelled_mask(y).any():
+                raise ValueError(
+                    "conditional=True feeds the label to the decoder: fit needs y, with the "
+                    "label of every sample (no -1)."
+                )
+        elif y is None or self.prior_.n_modes_ == 1:
+            return  # no use for labels: y is ignored
+        classes = known_classes(y)
+        if not self.conditional and len(classes) > self.prior_.n_modes_:
+            raise ValueError(
+                f"y has {len(classes)} classes but the prior has {self.prior_.n_modes_} "
+                "components, one per class for label regularisation; use a prior with at "
+                f"least {len(classes)} (e.g. GaussianMixturePrior(n_modes={len(classes)}))."
+            )
+        self.classes_ = classes
+
+    def _label_indices_for_fit(self, y):
+        """Class indices of ``y`` for training (-1 unlabelled), or None when unused."""
+        if not hasattr(self, "classes_"):
+            if y is not None and self.prior_.n_modes_ > 1 and self.warm_start:
+                raise ValueError(
+                    "This model was fitted without labels; warm_start=True cannot add label "
+                    "regularisation. Fit without y, or set warm_start=False."
+                )
+            return None
+        if y is None:
+            if self._is_conditional():
+                raise ValueError("conditional=True: fit needs y, the label of every sample.")
+            return None
+        indices = label_indices(y, self.classes_)
+        if self._is_conditional() and (indices < 0).any():
+            raise ValueError("conditional=True needs the label of every sample (no -1 in y).")
+        return indices
+
+    def _condition_indices(self, y, n_samples, random_state=None):
+        """Class indices of the labels ``y`` given to ``sample``/``inverse_transform``.
+
+        A single label applies to every row; None draws classes uniformly.
+        """
+        if y is None:
+            rng = check_random_state(random_state)
+            return rng.randint(len(self.classes_), size=n_samples)
+        y = np.asarray(y)
+        if y.ndim == 0:
+            y = np.full(n_samples, y.item(), dtype=y.dtype if y.dtype.kind != "U" else object)
+        y = check_labels(y, np.empty((n_samples, 0)))
+        indices = label_indices(y, self.classes_)
+        if (indices < 0).any():
+            raise ValueError("y must hold class labels here; -1 (unlabelled) is not one.")
+        return indices
 
     def _check_reconstruction_range(self, X):
         if self.reconstruction_loss_ == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
@@ -396,11 +501,20 @@ class AdversarialAutoencoder(
         std = np.sqrt(var)
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
-    def _source(self, X, device):
-        return BatchSource(X, device, offset=self._offset, scale=self._scale)
+    def _source(self, X, device, labels=None):
+        return BatchSource(X, device, offset=self._offset, scale=self._scale, y=labels)
+
+    def _representation(self):
+        """The module between codes and decoder (the label, when conditional), or None."""
+        return LabelConditioning(len(self.classes_)) if self._is_conditional() else None
 
     def _make_trainer(self, device):
-        part = LatentPart(self.prior_, self.discriminator_, slice(0, self.n_components))
+        part = LatentPart(
+            self.prior_,
+            self.discriminator_,
+            slice(0, self.n_components),
+            label_conditioned=self._is_label_regularised(),
+        )
         return AdversarialTrainer(
             self.encoder_,
             self.decoder_,
@@ -412,16 +526,17 @@ class AdversarialAutoencoder(
             discriminator_noise=self.discriminator_noise,
             max_grad_norm=self.max_grad_norm,
             generator=torch.Generator(device),
+            representation=self._representation(),
         )
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
         batches = self._train_source.batches(batch_size, self._shuffle_generator)
-        return self._trainer.run_epoch(batches)
+        return self._trainer.run_epoch(map(_as_batch, batches))
 
     def _validation_loss(self):
         batches = self._validation_source.batches(4096)
-        return self._trainer.reconstruction_error(batches)
+        return self._trainer.reconstruction_error(map(_as_batch, batches))
 
     # ------------------------------------------------------------- inference
     def transform(self, X):
@@ -446,13 +561,17 @@ class AdversarialAutoencoder(
         self._check_finite_output(codes, "codes")
         return codes.astype(X.dtype, copy=False)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X, y=None):
         """Decode codes back to data space.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components)
             Codes, e.g. from ``transform`` or ``prior_.sample``.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            With ``conditional=True``, the class to render each code in (one
+            label for every row, or one per row); needed there, refused
+            otherwise.
 
         Returns
         -------
@@ -462,16 +581,47 @@ class AdversarialAutoencoder(
         """
         check_is_fitted(self)
         Z = self._validate_codes(X)
-
-        def decode(block, device):
-            output = self.decoder_(torch.as_tensor(block, dtype=torch.float32, device=device))
-            return self._from_model_output(output)
-
-        decoded = self._infer(decode, Z)
-        self._check_finite_output(decoded, "decoded data")
+        conditions = self._decoder_conditions(y, Z.shape[0])
+        decoded = self._decode(Z, conditions)
         return decoded.astype(Z.dtype, copy=False)
 
-    def sample(self, n_samples=1, random_state=None):
+    def _decode(self, Z, conditions=None):
+        """Decoded data of the codes ``Z`` (with class indices ``conditions``, if any)."""
+        aligned = () if conditions is None else (conditions,)
+
+        def decode(block, device, *labels):
+            codes = torch.as_tensor(block, dtype=torch.float32, device=device)
+            return self._from_model_output(self._decoder_output(codes, device, *labels))
+
+        decoded = self._infer(decode, Z, *aligned)
+        self._check_finite_output(decoded, "decoded data")
+        return decoded
+
+    def _decoder_output(self, codes, device, labels=None):
+        """The decoder's raw output for ``codes`` (through the representation, if any)."""
+        representation = self._representation()
+        if representation is not None:
+            if labels is not None:
+                labels = torch.as_tensor(labels, dtype=torch.long, device=device)
+            codes = representation.to(device)(codes, labels)
+        return self.decoder_(codes)
+
+    def _decoder_conditions(self, y, n_samples, random_state=None):
+        """Class indices for the decoder of a conditional model; None otherwise."""
+        if self._is_conditional():
+            if y is None and random_state is None:
+                raise ValueError(
+                    "This model is conditional (conditional=True): pass y, the class of each "
+                    "code, to inverse_transform."
+                )
+            return self._condition_indices(y, n_samples, random_state)
+        if y is not None:
+            raise ValueError(
+                "y is only used to decode with conditional=True; this model decodes codes alone."
+            )
+        return None
+
+    def sample(self, n_samples=1, random_state=None, *, y=None):
         """Draw codes from the prior and decode them.
 
         Parameters
@@ -480,6 +630,12 @@ class AdversarialAutoencoder(
             Number of samples.
         random_state : int, RandomState instance or None, default=None
             Seed of the prior draws.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            Samples of these classes (one label for all, or one per sample),
+            for a model fitted with labels: with ``conditional=True`` the
+            label goes to the decoder (None: classes drawn uniformly); with
+            label regularisation the code is drawn from the class's
+            component of the prior (None: from the whole prior).
 
         Returns
         -------
@@ -487,10 +643,17 @@ class AdversarialAutoencoder(
             Generated samples.
         """
         check_is_fitted(self)
-        Z = self.prior_.sample(n_samples, random_state=check_random_state(random_state))
+        rng = check_random_state(random_state)
+        component = None
+        if self._is_label_regularised() and y is not None:
+            component = self._condition_indices(y, n_samples)
+        elif not self._is_conditional() and y is not None:
+            raise ValueError("y is only used by a model fitted with labels.")
+        Z = self.prior_.sample(n_samples, random_state=rng, component=component)
         if n_samples == 0:
             return np.empty((0, self.n_features_in_))
-        return self.inverse_transform(Z)
+        conditions = self._decoder_conditions(y, n_samples, random_state=rng)
+        return self._decode(Z, conditions).astype(Z.dtype, copy=False)
 
     def score(self, X, y=None):
         """Negative mean reconstruction loss of X (higher is better).
@@ -504,8 +667,9 @@ class AdversarialAutoencoder(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to reconstruct.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,) or None, default=None
+            The class of each sample, decoded with it when
+            ``conditional=True`` (needed there); ignored otherwise.
 
         Returns
         -------
@@ -515,22 +679,31 @@ class AdversarialAutoencoder(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         self._check_reconstruction_range(X)
+        aligned = ()
+        if self._is_conditional():
+            if y is None:
+                raise ValueError("This model is conditional (conditional=True): score needs y.")
+            aligned = (self._condition_indices(check_labels(y, X), X.shape[0]),)
         reconstruction_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
 
-        def summed_loss(block, device):
+        def summed_loss(block, device, *labels):
             x = self._to_model_input(block, device)
             # In float64: squared errors of large (finite float32) inputs overflow float32.
-            output = self.decoder_(self._embed(x)).double()
+            output = self._decoder_output(self._embed(x), device, *labels).double()
             return reconstruction_loss(output, x.double()).reshape(1) * len(block)
 
-        losses = self._infer(summed_loss, X)
+        losses = self._infer(summed_loss, X, *aligned)
         self._check_finite_output(losses, "reconstruction loss")
         return -float(losses.sum() / X.shape[0])
 
     # ---------------------------------------------------------------- helpers
     def _embed(self, x):
         """The encoder's code for ``transform``; its noise (if any) from a fixed seed."""
-        return self.encoder_.embed(x, torch.Generator(x.device).manual_seed(0))
+        return self._activate(self.encoder_.embed(x, torch.Generator(x.device).manual_seed(0)))
+
+    def _activate(self, raw):
+        """Codes from the encoder's raw output (the softmax of a categorical prior)."""
+        return self.prior_.activate(raw)
 
     def _to_model_input(self, block, device):
         x = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device)
@@ -561,3 +734,8 @@ class AdversarialAutoencoder(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _as_batch(item):
+    """A trainer Batch from what BatchSource yields: ``x`` or ``(x, y)``."""
+    return Batch(*item) if isinstance(item, tuple) else Batch(item)

@@ -14,17 +14,28 @@ A decoder maps codes ``(batch, n_components)`` to ``(batch, n_features)``
 (logits for a BCE reconstruction loss), and a discriminator maps codes to one
 logit each, ``(batch, 1)``. To add an encoder kind, subclass
 :class:`Encoder` and add one entry to :data:`ENCODERS`.
+
+A representation sits between the codes and the decoder when the decoder
+does not read the codes as they are: ``forward(codes, y)`` returns the
+decoder's input (``y``: long class indices, or None), and an optional
+``penalty()`` returns a scalar added to the reconstruction loss.
+:class:`LabelConditioning` feeds the label to the decoder (the supervised
+AAE), :class:`ClusterHeads` maps a categorical part to learned cluster heads
+(the paper's dimensionality reduction).
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
     "ACTIVATIONS",
     "ENCODERS",
+    "ClusterHeads",
     "DeterministicEncoder",
     "Encoder",
     "GaussianEncoder",
+    "LabelConditioning",
     "UniversalEncoder",
     "make_encoder",
     "make_mlp",
@@ -175,3 +186,52 @@ ENCODERS = {
 def make_encoder(posterior, n_features, hidden_layer_sizes, n_components, activation="relu"):
     """Build the encoder of kind ``posterior`` (a key of :data:`ENCODERS`)."""
     return ENCODERS[posterior](n_features, hidden_layer_sizes, n_components, activation)
+
+
+class LabelConditioning(nn.Module):
+    """Decoder input ``[z, one_hot(y)]``: the label carries the content, z the style.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes (width of the one-hot vector).
+    """
+
+    def __init__(self, n_classes):
+        super().__init__()
+        self.n_classes = n_classes
+
+    def forward(self, codes, y):
+        return torch.cat([codes, F.one_hot(y, self.n_classes).to(codes.dtype)], dim=1)
+
+
+class ClusterHeads(nn.Module):
+    """Representation ``W_c y + z`` of the paper's dimensionality reduction (Sec. 7).
+
+    The first ``n_clusters`` columns of the codes are the cluster
+    probabilities y, the rest the style z; each row of ``W_c`` is a learned
+    cluster head in the ``n_components``-dimensional representation space.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of cluster heads.
+    n_components : int
+        Dimension of the representation (and of the style).
+    min_distance : float
+        Any two heads closer than this are pushed apart by :meth:`penalty`.
+    """
+
+    def __init__(self, n_clusters, n_components, min_distance):
+        super().__init__()
+        self.n_clusters = n_clusters
+        self.min_distance = min_distance
+        self.heads = nn.Parameter(min_distance * torch.randn(n_clusters, n_components))
+
+    def forward(self, codes, y=None):
+        return codes[:, : self.n_clusters] @ self.heads + codes[:, self.n_clusters :]
+
+    def penalty(self):
+        """Sum over pairs of heads of how much closer than ``min_distance`` they are."""
+        distances = torch.pdist(self.heads)
+        return F.relu(self.min_distance - distances).sum()

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_random_state
 
 __all__ = [
     "PRIORS",
+    "CategoricalPrior",
     "GaussianMixturePrior",
     "GaussianPrior",
     "Prior",
@@ -44,6 +45,10 @@ class Prior(BaseEstimator):
       ``component`` may be a long tensor of shape ``(n_samples,)`` asking for
       draws from given components (used by label regularisation); ``None``
       means draws from the whole prior.
+
+    A prior whose codes live on a constrained set overrides ``activate``,
+    which maps the encoder's raw outputs for this part to codes (the
+    categorical prior's softmax).
 
     Attributes
     ----------
@@ -86,7 +91,7 @@ class Prior(BaseEstimator):
     def _build(self):
         """Precompute what sampling needs; override in subclasses."""
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, component=None):
         """Draw samples from the prior.
 
         Parameters
@@ -95,6 +100,9 @@ class Prior(BaseEstimator):
             Number of samples to draw.
         random_state : int, RandomState instance or None, default=None
             Seed of the draw, for reproducible samples.
+        component : int or array-like of shape (n_samples,), default=None
+            Draw from these components (mixture) or segments (swiss roll),
+            numbered from 0 to ``n_modes_ - 1``; None draws from the whole prior.
 
         Returns
         -------
@@ -107,9 +115,28 @@ class Prior(BaseEstimator):
                 "bind(n_components) or use the fitted estimator's prior_."
             )
         _check_n_samples(n_samples)
+        if component is not None:
+            component = torch.as_tensor(self._check_component(component, n_samples))
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
-        return self.draw(n_samples, generator, torch.device("cpu")).numpy().astype(np.float64)
+        Z = self.draw(n_samples, generator, torch.device("cpu"), component)
+        return Z.numpy().astype(np.float64)
+
+    def _check_component(self, component, n_samples):
+        """``component`` as an int64 array of ``n_samples`` valid component numbers."""
+        values = np.asarray(component)
+        if values.ndim == 0:
+            values = np.full(n_samples, values)
+        if values.dtype.kind not in "iu" or values.shape != (n_samples,):
+            raise ValueError(
+                f"component must be an int or {n_samples} ints, got {np.asarray(component)!r}."
+            )
+        if values.size and (values.min() < 0 or values.max() >= self.n_modes_):
+            raise ValueError(
+                f"component must lie in [0, {self.n_modes_ - 1}] for this "
+                f"{type(self).__name__} with {self.n_modes_} modes."
+            )
+        return values.astype(np.int64)
 
     def draw(self, n_samples, generator, device, component=None):
         """Draw a float32 tensor of samples on ``device`` (the trainer's entry point).
@@ -138,6 +165,20 @@ class Prior(BaseEstimator):
 
     def _draw(self, n_samples, generator, device, component):
         raise NotImplementedError
+
+    def activate(self, raw):
+        """Map the encoder's raw outputs for this part to codes (identity by default).
+
+        Parameters
+        ----------
+        raw : torch.Tensor of shape (n_samples, n_components_)
+            The encoder's outputs for this part.
+
+        Returns
+        -------
+        codes : torch.Tensor of shape (n_samples, n_components_)
+        """
+        return raw
 
     def _on_device(self, device, **arrays):
         """The given arrays as float32 tensors on ``device``, made once per device.
@@ -354,8 +395,37 @@ class SwissRollPrior(Prior):
         return self.scale * (points + self.noise * eps)
 
 
+class CategoricalPrior(Prior):
+    """Categorical prior Cat(1/k): one-hot vectors of the ``k = n_components`` categories.
+
+    The paper's prior for the label (or cluster) part of the code: the
+    encoder's raw outputs for the part pass through a softmax
+    (:meth:`activate`), and the adversary pushes those probability vectors
+    towards one-hot vectors drawn uniformly, so that each input is assigned
+    to one category with confidence and the categories are used equally
+    often. Component ``k`` is the one-hot vector of category ``k``.
+    """
+
+    def _build(self):
+        k = self.n_components_
+        if k < 2:
+            raise ValueError(f"The categorical prior needs at least 2 categories; got {k}.")
+        self.n_modes_ = k
+        self.std_ = float(math.sqrt(max((1.0 / k) * (1.0 - 1.0 / k), 1e-12)))
+
+    def _draw(self, n_samples, generator, device, component):
+        k = self.n_components_
+        if component is None:
+            component = torch.randint(k, (n_samples,), generator=generator, device=device)
+        return torch.nn.functional.one_hot(component, k).to(torch.float32)
+
+    def activate(self, raw):
+        return torch.softmax(raw, dim=1)
+
+
 PRIORS = {
     "gaussian": GaussianPrior,
+    "categorical": CategoricalPrior,
     "mixture": GaussianMixturePrior,
     "swiss_roll": SwissRollPrior,
     "uniform": UniformPrior,

@@ -23,10 +23,25 @@ adversary can pull them back (measured on digits: the prior match of a
 300-epoch run degraded from 0.01 to 1.1 with two optimisers, and stayed near
 0.01 with one). With one shared state, the two phases' steps are in
 proportion to their gradients, so ``adversarial_weight`` sets the balance.
+
+The paper's variants are options of the same loop, not other loops:
+
+- a code made of several :class:`LatentPart` objects, each with its prior
+  and discriminator (a categorical part for labels or clusters and a
+  Gaussian style part);
+- label regularisation: a part's discriminator also sees the one-hot label
+  (plus a slot for "unlabelled") and a labelled sample's prior draw comes
+  from its own component;
+- a ``representation`` between codes and decoder (the label fed to the
+  decoder, or learned cluster heads with their penalty);
+- a fourth, supervised phase: cross-entropy of a categorical part's logits
+  on a labelled mini-batch (semi-supervised classification). It also goes
+  through the shared optimiser, for the same reason as the generator phase.
 """
 
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +49,7 @@ from torch import nn
 
 from .metrics import energy_distance, nearest_neighbor_two_sample
 
-__all__ = ["AdversarialTrainer", "LatentPart", "TrainingDivergedError"]
+__all__ = ["AdversarialTrainer", "Batch", "LatentPart", "TrainingDivergedError"]
 
 # Codes kept per epoch to measure the prior match.
 _MATCH_SAMPLE_SIZE = 1000
@@ -55,12 +70,38 @@ class LatentPart:
     discriminator : nn.Module
         Maps ``(batch, width)`` codes to ``(batch, 1)`` logits.
     columns : slice
-        Which columns of the encoder's output belong to this part.
+        Which columns of the encoder's output belong to this part; the
+        prior's ``activate`` maps them to the part's codes.
+    label_conditioned : bool, default=False
+        Label regularisation: the discriminator's input is the code followed
+        by the one-hot label with an extra last slot for "unlabelled"
+        (``prior.n_modes_ + 1`` columns), and the prior draw paired with a
+        sample of class k comes from component k.
     """
 
     prior: object
     discriminator: nn.Module
     columns: slice
+    label_conditioned: bool = False
+
+
+class Batch(NamedTuple):
+    """One mini-batch.
+
+    Attributes
+    ----------
+    x : torch.Tensor of shape (batch, n_features)
+        The inputs.
+    y : torch.LongTensor of shape (batch,) or None
+        Class indices, -1 for unlabelled; used by label-conditioned parts and
+        by the representation.
+    labelled : tuple of (torch.Tensor, torch.LongTensor) or None
+        A labelled mini-batch ``(x, y)`` for the supervised phase.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    labelled: tuple | None = None
 
 
 class AdversarialTrainer:
@@ -90,6 +131,16 @@ class AdversarialTrainer:
     max_grad_norm : float or None, default=None
         When set, every optimiser step first clips the global norm of its
         gradients to this value (``torch.nn.utils.clip_grad_norm_``).
+    representation : nn.Module or None, default=None
+        Maps ``(codes, y)`` to the decoder's input (see :mod:`skaae.nn`); its
+        parameters train with the autoencoder, and its ``penalty()``, if it
+        has one, is added to the reconstruction loss. None: the decoder reads
+        the codes.
+    classifier_columns : slice or None, default=None
+        Columns of the encoder's output that are class logits: enables the
+        supervised phase on each batch's ``labelled`` part.
+    supervised_weight : float, default=1.0
+        Weight of the supervised cross-entropy.
     """
 
     def __init__(
@@ -104,18 +155,25 @@ class AdversarialTrainer:
         discriminator_noise,
         generator,
         max_grad_norm=None,
+        representation=None,
+        classifier_columns=None,
+        supervised_weight=1.0,
     ):
         self.encoder = encoder
         self.decoder = decoder
         self.parts = parts
+        self.representation = representation
+        self.classifier_columns = classifier_columns
+        self.supervised_weight = supervised_weight
         self.reconstruction_loss = reconstruction_loss
         self.generator = generator
         # Draws of the prior-match monitor come from their own generator, so
         # that watching the training does not change it.
         self.monitor_generator = torch.Generator(generator.device)
         self.device = next(encoder.parameters()).device
+        autoencoder = [encoder, decoder] + ([representation] if representation else [])
         self.autoencoder_optimizer = _adam(
-            [*encoder.parameters(), *decoder.parameters()], learning_rate
+            [p for module in autoencoder for p in module.parameters()], learning_rate
         )
         self.discriminator_optimizer = _adam(
             [p for part in parts for p in part.discriminator.parameters()],
@@ -161,20 +219,41 @@ class AdversarialTrainer:
         self.autoencoder_optimizer.load_state_dict(state["autoencoder_optimizer"])
         self.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
 
-    def reconstruction_step(self, x):
+    def encode(self, x):
+        """The training codes of ``x``: the encoder's output, each part activated."""
+        return self.activate(self.encoder(x, self.generator))
+
+    def activate(self, raw):
+        """Map the encoder's raw output to codes, part by part (see ``Prior.activate``)."""
+        if len(self.parts) == 1:  # the part spans the whole code
+            return self.parts[0].prior.activate(raw)
+        return torch.cat([part.prior.activate(raw[:, part.columns]) for part in self.parts], 1)
+
+    def decode(self, codes, y=None):
+        """The decoder's output for ``codes`` (through the representation, if any)."""
+        if self.representation is not None:
+            codes = self.representation(codes, y)
+        return self.decoder(codes)
+
+    def reconstruction_step(self, x, y=None):
         """Update encoder and decoder on one mini-batch; return the loss (detached)."""
-        z = self.encoder(x, self.generator)
-        loss = self.reconstruction_loss(self.decoder(z), x)
+        loss = self.reconstruction_loss(self.decode(self.encode(x), y), x)
+        if hasattr(self.representation, "penalty"):
+            loss = loss + self.representation.penalty()
         _step(self.autoencoder_optimizer, loss, self.max_grad_norm)
         return loss.detach()
 
-    def discriminator_step(self, codes):
+    def discriminator_step(self, codes, y=None):
         """Update the discriminators on prior draws vs. ``codes``; return the loss."""
         loss = 0.0
         for part in self.parts:
             fake = codes[:, part.columns].detach()
-            real = part.prior.draw(fake.shape[0], self.generator, self.device)
-            logits = part.discriminator(self._noisy(torch.cat([real, fake]), part))
+            real = self._prior_draw(part, y, len(fake))
+            inputs = self._noisy(torch.cat([real, fake]), part)
+            if part.label_conditioned:
+                slots = _label_slots(y, part.prior.n_modes_, inputs.dtype)
+                inputs = torch.cat([inputs, torch.cat([slots, slots])], dim=1)
+            logits = part.discriminator(inputs)
             target = torch.cat(
                 [torch.ones_like(logits[: len(real)]), torch.zeros_like(logits[len(real) :])]
             )
@@ -182,7 +261,7 @@ class AdversarialTrainer:
         _step(self.discriminator_optimizer, loss, self.max_grad_norm)
         return loss.detach()
 
-    def generator_step(self, codes):
+    def generator_step(self, codes, y=None):
         """Update the encoder so that ``codes`` fool the discriminators; return the loss.
 
         The decoder is not in this graph, so the shared optimiser's step
@@ -192,7 +271,11 @@ class AdversarialTrainer:
         try:
             for part in self.parts:
                 part.discriminator.requires_grad_(False)
-                logits = part.discriminator(self._noisy(codes[:, part.columns], part))
+                inputs = self._noisy(codes[:, part.columns], part)
+                if part.label_conditioned:
+                    slots = _label_slots(y, part.prior.n_modes_, inputs.dtype)
+                    inputs = torch.cat([inputs, slots], dim=1)
+                logits = part.discriminator(inputs)
                 loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
             _step(self.autoencoder_optimizer, self.adversarial_weight * loss, self.max_grad_norm)
         finally:  # an interrupt must not leave a frozen discriminator behind
@@ -200,30 +283,79 @@ class AdversarialTrainer:
                 part.discriminator.requires_grad_(True)
         return loss.detach()
 
+    def supervised_step(self, x, y):
+        """Update the encoder's class logits on a labelled mini-batch; return the loss.
+
+        Only the encoder is in this graph, so the shared optimiser's step
+        leaves the decoder unchanged.
+        """
+        logits = self.encoder(x, self.generator)[:, self.classifier_columns]
+        loss = F.cross_entropy(logits, y)
+        _step(self.autoencoder_optimizer, self.supervised_weight * loss, self.max_grad_norm)
+        return loss.detach()
+
+    def _prior_draw(self, part, y, n):
+        """Prior draws paired with ``n`` codes: from each labelled sample's own component."""
+        whole = part.prior.draw(n, self.generator, self.device)
+        if not part.label_conditioned or y is None:
+            return whole
+        pinned = part.prior.draw(n, self.generator, self.device, component=y.clamp(min=0))
+        return torch.where((y >= 0).unsqueeze(1), pinned, whole)
+
     def _noisy(self, z, part):
         if self.discriminator_noise == 0:
             return z
         std = self.discriminator_noise * part.prior.std_
         return z + std * torch.randn(z.shape, generator=self.generator, device=z.device)
 
-    def train_batch(self, x):
-        """Run the three phases on one mini-batch; return the losses and the codes."""
-        reconstruction = self.reconstruction_step(x)
-        codes = self.encoder(x, self.generator)
-        discrimination = self.discriminator_step(codes)
-        fooling = self.generator_step(codes)
-        return reconstruction, discrimination, fooling, codes.detach()
+    @property
+    def loss_names(self):
+        """Names of the losses that :meth:`train_batch` returns, in order."""
+        names = ["reconstruction_loss", "discriminator_loss", "generator_loss"]
+        return names + (["supervised_loss"] if self.classifier_columns is not None else [])
+
+    def train_batch(self, batch):
+        """Run the phases on one mini-batch; return the losses and the codes.
+
+        Parameters
+        ----------
+        batch : Batch or torch.Tensor
+            The mini-batch (a tensor is a batch of inputs alone).
+
+        Returns
+        -------
+        losses : list of torch.Tensor
+            One detached scalar per name of :attr:`loss_names`.
+        codes : torch.Tensor
+            The batch's codes (detached), taken before the generator step.
+        """
+        if not isinstance(batch, Batch):
+            batch = Batch(batch)
+        x, y = batch.x, batch.y
+        losses = [self.reconstruction_step(x, y)]
+        codes = self.encode(x)
+        losses.append(self.discriminator_step(codes, y))
+        losses.append(self.generator_step(codes, y))
+        if self.classifier_columns is not None:
+            losses.append(self.supervised_step(*batch.labelled))
+        return losses, codes.detach()
 
     def run_epoch(self, batches):
         """Train on an iterable of mini-batches; return the epoch's record.
 
+        Parameters
+        ----------
+        batches : iterable of Batch or torch.Tensor
+            The epoch's mini-batches.
+
         Returns
         -------
         record : dict
-            Mean ``reconstruction_loss``, ``discriminator_loss`` and
-            ``generator_loss`` over the batches, the ``prior_match`` (energy
-            distance between the last codes of the epoch and as many prior
-            draws, scaled by the prior's std; summed over parts), the
+            Mean ``reconstruction_loss``, ``discriminator_loss``,
+            ``generator_loss`` (and ``supervised_loss``) over the batches,
+            the ``prior_match`` (energy distance between the last codes of
+            the epoch and as many prior draws, scaled by the prior's std;
+            summed over parts), the
             ``prior_match_1nn`` (their 1-nearest-neighbour two-sample accuracy,
             0.5 at a perfect match) and the wall ``time`` in seconds.
 
@@ -234,11 +366,12 @@ class AdversarialTrainer:
         """
         start = time.perf_counter()
         self._set_train(True)
-        totals = torch.zeros(3, device=self.device)
+        names = self.loss_names
+        totals = torch.zeros(len(names), device=self.device)
         recent, n_recent = [], 0  # the epoch's last codes, kept for the prior match
         n_batches = 0
-        for x in batches:
-            *losses, codes = self.train_batch(x)
+        for batch in batches:
+            losses, codes = self.train_batch(batch)
             totals += torch.stack(losses)
             recent.append(codes)
             n_recent += len(codes)
@@ -253,9 +386,7 @@ class AdversarialTrainer:
                 "too high for this data, or features on very different or extreme scales "
                 "(scale the input, or lower learning_rate / discriminator_learning_rate)."
             )
-        record = dict(
-            zip(("reconstruction_loss", "discriminator_loss", "generator_loss"), means, strict=True)
-        )
+        record = dict(zip(names, means, strict=True))
         energy, nearest = self.prior_match(torch.cat(recent)[-_MATCH_SAMPLE_SIZE:])
         record["prior_match"] = energy
         record["prior_match_1nn"] = nearest
@@ -293,8 +424,10 @@ class AdversarialTrainer:
         self._set_train(False)
         embed_generator = torch.Generator(self.device)
         total, count = 0.0, 0
-        for x in batches:
-            output = self.decoder(self.encoder.embed(x, embed_generator.manual_seed(0)))
+        for batch in batches:
+            x, y = (batch.x, batch.y) if isinstance(batch, Batch) else (batch, None)
+            codes = self.activate(self.encoder.embed(x, embed_generator.manual_seed(0)))
+            output = self.decode(codes, y)
             total += float(self.reconstruction_loss(output, x)) * len(x)
             count += len(x)
         return total / max(count, 1)
@@ -302,6 +435,12 @@ class AdversarialTrainer:
     def _set_train(self, mode):
         for module in (self.encoder, self.decoder, *(p.discriminator for p in self.parts)):
             module.train(mode)
+
+
+def _label_slots(y, n_modes, dtype):
+    """One-hot labels with an extra last slot for the unlabelled (y == -1)."""
+    index = torch.where(y >= 0, y, torch.full_like(y, n_modes))
+    return F.one_hot(index, n_modes + 1).to(dtype)
 
 
 def _adam(parameters, lr, betas=(0.9, 0.999)):

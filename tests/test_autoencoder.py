@@ -552,7 +552,7 @@ def test_verbose_counts_epochs_across_warm_starts(make_aae, unit_data, capsys):
 def test_early_stopping_restores_the_best_epoch(make_aae, digits):
     X = digits[0][:400]
     aae = make_aae(early_stopping=True, n_iter_no_change=3, max_iter=40).fit(X)
-    _, validation = aae._split_validation(X, aae._seed())
+    _, validation, _, _ = aae._split_validation(X, aae._seed())
     best = min(record["validation_loss"] for record in aae.history_)
     assert -aae.score(validation) == pytest.approx(best, rel=1e-5)
 

@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 
 from skaae import (
     AdversarialAutoencoder,
+    CategoricalPrior,
     GaussianMixturePrior,
     GaussianPrior,
     Prior,
@@ -27,6 +28,7 @@ BOUND_CASES = [
     ("mixture", 2),
     ("mixture", 5),
     ("swiss_roll", 2),
+    ("categorical", 4),
 ]
 
 
@@ -35,7 +37,7 @@ def _draw(prior, n, seed=0, component=None):
 
 
 def test_registry_covers_the_documented_names():
-    assert set(PRIORS) == {"gaussian", "mixture", "swiss_roll", "uniform"}
+    assert set(PRIORS) == {"categorical", "gaussian", "mixture", "swiss_roll", "uniform"}
     assert all(issubclass(cls, Prior) for cls in PRIORS.values())
 
 
@@ -326,3 +328,22 @@ def test_device_cache_is_reused_and_left_out_of_pickles():
         restored.draw(4, torch.Generator().manual_seed(1), torch.device("cpu")),
         prior.draw(4, torch.Generator().manual_seed(1), torch.device("cpu")),
     )
+
+
+def test_categorical_prior_draws_one_hot_vectors_and_activates_with_softmax():
+    prior = CategoricalPrior().bind(5)
+    z = _draw(prior, 4000)
+    assert set(z.sum(dim=1).tolist()) == {1.0}
+    assert set(z.unique().tolist()) == {0.0, 1.0}
+    # Every category about equally often.
+    np.testing.assert_allclose(z.mean(dim=0).numpy(), 0.2, atol=0.03)
+    pinned = _draw(prior, 3, component=torch.tensor([4, 0, 2]))
+    np.testing.assert_array_equal(pinned.argmax(dim=1).numpy(), [4, 0, 2])
+    probabilities = prior.activate(torch.randn(7, 5))
+    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(7))
+    assert (probabilities > 0).all()
+
+
+def test_categorical_prior_needs_two_categories():
+    with pytest.raises(ValueError, match="at least 2 categories"):
+        CategoricalPrior().bind(1)

@@ -109,7 +109,7 @@ def test_generator_step_updates_the_encoder_only(kind):
 def test_train_batch_runs_all_three_phases():
     trainer = _trainer()
     before = _snapshots(trainer)
-    reconstruction, discrimination, fooling, codes = trainer.train_batch(_batch(20))
+    (reconstruction, discrimination, fooling), codes = trainer.train_batch(_batch(20))
     assert _which_changed(trainer, before) == {"encoder", "decoder", "discriminator"}
     assert codes.shape == (20, N_COMPONENTS)
     assert not codes.requires_grad
