@@ -1,6 +1,9 @@
 """skaae: adversarial autoencoders as scikit-learn estimators."""
 
 from .autoencoder import AdversarialAutoencoder
+from .classifier import AAEClassifier
+from .clustering import AAEClustering
+from .embedding import AAEEmbedding
 from .persistence import UnsafeOrCorruptFileError, load, save
 from .priors import (
     CategoricalPrior,
@@ -15,6 +18,9 @@ from .training import TrainingDivergedError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AAEClassifier",
+    "AAEClustering",
+    "AAEEmbedding",
     "AdversarialAutoencoder",
     "CategoricalPrior",
     "GaussianMixturePrior",

@@ -7,7 +7,7 @@ index of an unlabelled sample is -1.
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
 __all__ = ["UNLABELLED", "check_labels", "known_classes", "label_indices", "unlabelled_mask"]
 
@@ -21,16 +21,15 @@ def check_labels(y, X):
     ``y``, and for a ``y`` in which every sample is unlabelled.
     """
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y", ensure_min_samples=0)
-    if y.ndim != 1:
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        else:
-            raise ValueError(f"y must be 1-D class labels, got an array of shape {y.shape}.")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    elif y.ndim != 1:
+        raise ValueError(f"y must be 1-D class labels, got an array of shape {y.shape}.")
     check_consistent_length(X, y)
     if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # integral floats such as 3.0 are the labels 3
     check_classification_targets(y)
-    if unlabelled_mask(y).all():
+    if len(y) and unlabelled_mask(y).all():
         raise ValueError(
             "y has no labelled sample: every entry is -1 (unlabelled). Fit without y, or "
             "give the labels of at least some samples."

@@ -336,6 +336,10 @@ class AdversarialAutoencoder(
         self : AdversarialAutoencoder
             The fitted estimator.
         """
+        return self._fit(X, y)
+
+    def _fit(self, X, y):
+        """The training behind ``fit`` (subclasses' ``fit`` check ``y`` first)."""
         resume = self.warm_start and hasattr(self, "encoder_")
         X = self._validate_X(X, reset=not resume)
         y = None if y is None else check_labels(y, X)
@@ -347,10 +351,7 @@ class AdversarialAutoencoder(
         labels = self._label_indices_for_fit(y)
         device = self._runtime_device()
         train, validation, train_labels, validation_labels = self._split_validation(X, seed, labels)
-        self._train_source = self._source(train, device, train_labels)
-        self._validation_source = (
-            None if validation is None else self._source(validation, device, validation_labels)
-        )
+        self._set_sources(train, validation, train_labels, validation_labels, device)
         self._check_reconstruction_range(X)
         trainer = getattr(self, "_trainer", None) if resume else None
         if trainer is None or trainer.device != device:
@@ -372,7 +373,7 @@ class AdversarialAutoencoder(
         try:
             self._train_epochs(resume)
         finally:
-            del self._train_source, self._validation_source, self._shuffle_generator
+            self._clear_sources()
         return self
 
     def _initialise(self, X, seed, y=None):
@@ -500,6 +501,18 @@ class AdversarialAutoencoder(
             mean, var = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
         std = np.sqrt(var)
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+
+    def _set_sources(self, train, validation, train_labels, validation_labels, device):
+        """Set the mini-batch sources of this fit (see ``_clear_sources``)."""
+        self._train_source = self._source(train, device, train_labels)
+        self._validation_source = (
+            None if validation is None else self._source(validation, device, validation_labels)
+        )
+
+    def _clear_sources(self):
+        """Drop what ``_set_sources`` and the shuffle of this fit hold."""
+        for name in ("_train_source", "_validation_source", "_shuffle_generator"):
+            self.__dict__.pop(name, None)
 
     def _source(self, X, device, labels=None):
         return BatchSource(X, device, offset=self._offset, scale=self._scale, y=labels)

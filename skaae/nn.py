@@ -24,6 +24,8 @@ AAE), :class:`ClusterHeads` maps a categorical part to learned cluster heads
 (the paper's dimensionality reduction).
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -226,7 +228,7 @@ class ClusterHeads(nn.Module):
         super().__init__()
         self.n_clusters = n_clusters
         self.min_distance = min_distance
-        self.heads = nn.Parameter(min_distance * torch.randn(n_clusters, n_components))
+        self.heads = nn.Parameter(_spread_heads(n_clusters, n_components, min_distance))
 
     def forward(self, codes, y=None):
         return codes[:, : self.n_clusters] @ self.heads + codes[:, self.n_clusters :]
@@ -235,3 +237,15 @@ class ClusterHeads(nn.Module):
         """Sum over pairs of heads of how much closer than ``min_distance`` they are."""
         distances = torch.pdist(self.heads)
         return F.relu(self.min_distance - distances).sum()
+
+
+def _spread_heads(n_clusters, n_components, min_distance):
+    """Initial heads, about ``min_distance`` apart: on a circle, or spread on a line in 1-D."""
+    if n_components == 1:
+        return (torch.arange(n_clusters) - (n_clusters - 1) / 2).unsqueeze(1) * min_distance
+    radius = min_distance / (2 * math.sin(math.pi / n_clusters))
+    angles = 2 * math.pi * torch.arange(n_clusters) / n_clusters
+    heads = 0.1 * min_distance * torch.randn(n_clusters, n_components)
+    heads[:, 0] += radius * torch.cos(angles)
+    heads[:, 1] += radius * torch.sin(angles)
+    return heads

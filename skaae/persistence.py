@@ -58,6 +58,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._json_values import UnsafeOrCorruptFileError, decode, encode
 from .autoencoder import AdversarialAutoencoder
+from .classifier import AAEClassifier
+from .clustering import AAEClustering
+from .embedding import AAEEmbedding
 
 __all__ = ["ESTIMATORS", "FORMAT_VERSION", "UnsafeOrCorruptFileError", "load", "save"]
 
@@ -65,7 +68,10 @@ FORMAT_NAME = "skaae"
 FORMAT_VERSION = 1
 """Version of the file format that :func:`save` writes and :func:`load` reads."""
 
-ESTIMATORS = {cls.__name__: cls for cls in (AdversarialAutoencoder,)}
+ESTIMATORS = {
+    cls.__name__: cls
+    for cls in (AdversarialAutoencoder, AAEClassifier, AAEClustering, AAEEmbedding)
+}
 """The estimator classes :func:`save` and :func:`load` handle, by class name."""
 
 _CHECKSUMS, _METADATA, _TENSORS = "checksums.json", "metadata.json", "tensors.pt"

@@ -1,0 +1,302 @@
+"""The code of the paper's Sec. 5-7 models: a categorical part y and a style part z.
+
+The encoder's output is ``k`` logits followed by the ``n_components``
+columns of the style code. The logits pass through a softmax into the
+categorical part (prior Cat(1/k), its own discriminator) and the style part
+follows ``prior`` (its own discriminator). The decoder reads ``[y, z]`` (the
+semi-supervised classifier and the clustering model) or a representation of
+them (the learned cluster heads of the embedding). Labelled samples, where
+there are some, also train the logits with a cross-entropy phase. Everything
+else (validation, scaling, the epoch loop, inference, persistence) is the
+:class:`~skaae.AdversarialAutoencoder`'s.
+"""
+
+import itertools
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from ._base import _layer_sizes
+from ._labels import known_classes, label_indices
+from .autoencoder import _RECONSTRUCTION_LOSSES, AdversarialAutoencoder, _as_batch
+from .nn import make_encoder, make_mlp
+from .priors import CategoricalPrior
+from .training import AdversarialTrainer, Batch, LatentPart
+
+__all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
+
+
+def with_shared_docs(cls):
+    """Fill the ``%(shared_parameters)s`` and ``%(shared_attributes)s`` of a docstring.
+
+    The parameters from ``posterior`` on and the attributes from
+    ``reconstruction_loss_`` on are documented once, in
+    :class:`AdversarialAutoencoder`.
+    """
+    doc = AdversarialAutoencoder.__doc__
+    parameters = doc[doc.index("    posterior :") : doc.index("\n    Attributes\n")]
+    attributes = doc[doc.index("    reconstruction_loss_ :") : doc.index("\n    See Also\n")]
+    cls.__doc__ = cls.__doc__.replace("%(shared_parameters)s", parameters.rstrip("\n")).replace(
+        "%(shared_attributes)s", attributes.rstrip("\n")
+    )
+    return cls
+
+
+class CategoricalStyleAutoencoder(AdversarialAutoencoder):
+    """Base class of the estimators whose code is a categorical part and a style part.
+
+    Subclasses set ``_n_categories()`` and how ``y`` is used
+    (``_set_classes``), and may add a representation between the code and
+    the decoder (``_representation``).
+    """
+
+    _module_attributes = ("encoder_", "decoder_", "discriminator_", "categorical_discriminator_")
+    _json_attributes = (*AdversarialAutoencoder._json_attributes, "categorical_prior_")
+
+    _parameter_constraints = {
+        **{
+            name: constraint
+            for name, constraint in AdversarialAutoencoder._parameter_constraints.items()
+            if name != "conditional"
+        },
+        "supervised_weight": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+    _structural_parameters = tuple(
+        name for name in AdversarialAutoencoder._structural_parameters if name != "conditional"
+    )
+
+    # ------------------------------------------------------------- structure
+    def _n_categories(self):
+        """Number of categories k of the categorical part."""
+        raise NotImplementedError
+
+    def _set_classes(self, y):
+        """Learn ``classes_`` from ``y`` (None: unsupervised) and bind the categorical prior."""
+        self.__dict__.pop("classes_", None)
+        if y is not None:
+            self.classes_ = known_classes(y)
+        k = self._n_categories()
+        if k < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes or clusters; got {k}"
+                + (f" (the classes in y: {self.classes_.tolist()})." if y is not None else ".")
+            )
+        self.categorical_prior_ = CategoricalPrior().bind(k)
+
+    def _build_networks(self):
+        structure, n_features = self._fitted_structure, self.n_features_in_
+        n_components, activation = structure["n_components"], structure["activation"]
+        hidden = _layer_sizes(structure["hidden_layer_sizes"])
+        discriminator_hidden = _layer_sizes(structure["discriminator_layer_sizes"])
+        k = self.categorical_prior_.n_components_
+        # The logits ride along with the style: a stochastic encoder's noise
+        # also perturbs them, which regularises the classifier.
+        self.encoder_ = make_encoder(
+            structure["posterior"], n_features, hidden, k + n_components, activation
+        )
+        self.decoder_ = make_mlp(self._decoder_width(), hidden[::-1], n_features, activation)
+        self.discriminator_ = make_mlp(n_components, discriminator_hidden, 1, activation)
+        self.categorical_discriminator_ = make_mlp(k, discriminator_hidden, 1, activation)
+
+    def _decoder_width(self):
+        return self.categorical_prior_.n_components_ + self._fitted_structure["n_components"]
+
+    def _is_conditional(self):
+        return False
+
+    def _is_label_regularised(self):
+        return False
+
+    def _categories(self):
+        return slice(0, self.categorical_prior_.n_components_)
+
+    def _style(self):
+        return slice(self.categorical_prior_.n_components_, None)
+
+    def _activate(self, raw):
+        k = self.categorical_prior_.n_components_
+        probabilities = self.categorical_prior_.activate(raw[:, :k])
+        return torch.cat([probabilities, self.prior_.activate(raw[:, k:])], dim=1)
+
+    # ------------------------------------------------------------- training
+    def _label_indices_for_fit(self, y):
+        if y is None or not hasattr(self, "classes_"):
+            return None
+        return label_indices(y, self.classes_)
+
+    def _make_trainer(self, device):
+        k = self.categorical_prior_.n_components_
+        parts = [
+            LatentPart(self.categorical_prior_, self.categorical_discriminator_, slice(0, k)),
+            LatentPart(self.prior_, self.discriminator_, slice(k, k + self.n_components)),
+        ]
+        supervised = hasattr(self, "classes_")
+        return AdversarialTrainer(
+            self.encoder_,
+            self.decoder_,
+            parts,
+            _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
+            learning_rate=self.learning_rate,
+            discriminator_learning_rate=self.discriminator_learning_rate,
+            adversarial_weight=self.adversarial_weight,
+            discriminator_noise=self.discriminator_noise,
+            max_grad_norm=self.max_grad_norm,
+            generator=torch.Generator(device),
+            representation=self._representation(),
+            classifier_columns=slice(0, len(self.classes_)) if supervised else None,
+            supervised_weight=self.supervised_weight if supervised else 0.0,
+        )
+
+    def _set_sources(self, train, validation, train_labels, validation_labels, device):
+        super()._set_sources(train, validation, train_labels, validation_labels, device)
+        self._labelled_source = None
+        if train_labels is not None:
+            labelled = np.flatnonzero(train_labels >= 0)
+            self._labelled_source = self._source(train[labelled], device, train_labels[labelled])
+
+    def _clear_sources(self):
+        super()._clear_sources()
+        self.__dict__.pop("_labelled_source", None)
+
+    def _run_epoch(self, epoch):
+        batch_size = self._batch_size(self._train_source.n_samples)
+        batches = map(_as_batch, self._train_source.batches(batch_size, self._shuffle_generator))
+        if self._labelled_source is None:
+            return self._trainer.run_epoch(batches)
+        labelled = self._cycle_labelled(batch_size)
+        return self._trainer.run_epoch(Batch(batch.x, batch.y, next(labelled)) for batch in batches)
+
+    def _cycle_labelled(self, batch_size):
+        """Labelled mini-batches without end, reshuffled at each pass over them."""
+        source = self._labelled_source
+        size = min(batch_size, source.n_samples)
+        return itertools.chain.from_iterable(
+            source.batches(size, self._shuffle_generator) for _ in itertools.count()
+        )
+
+    # ------------------------------------------------------------- inference
+    def transform(self, X):
+        """Encode X into style codes (the code without its categorical part).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The style codes, in the dtype of X.
+        """
+        check_is_fitted(self)
+        return self._style_codes(self._validate_X(X, reset=False))
+
+    def inverse_transform(self, X, y=None):
+        """Decode style codes rendered in given categories.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Style codes, e.g. from ``transform`` or ``prior_.sample``.
+        y : label, array-like of shape (n_samples,)
+            The category of each code (one for every row, or one per row):
+            a class label when fitted with labels, else a cluster number.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoded data.
+        """
+        check_is_fitted(self)
+        Z = self._validate_codes(X)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__}.inverse_transform needs y, the category to render "
+                "each style code in."
+            )
+        return self._decode(Z, self._condition_indices(y, Z.shape[0])).astype(Z.dtype, copy=False)
+
+    def sample(self, n_samples=1, random_state=None, *, y=None):
+        """Draw style codes from the prior and decode them in given (or random) categories.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            Categories of the samples (class labels when fitted with labels,
+            else cluster numbers); None draws them uniformly.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Generated samples.
+        """
+        check_is_fitted(self)
+        rng = check_random_state(random_state)
+        Z = self.prior_.sample(n_samples, random_state=rng)
+        categories = self._condition_indices(y, n_samples, rng)
+        if n_samples == 0:
+            return np.empty((0, self.n_features_in_))
+        return self._decode(Z, categories).astype(Z.dtype, copy=False)
+
+    def _decode(self, Z, conditions=None):
+        """Decoded data of style codes ``Z`` in the categories ``conditions``."""
+
+        def decode(block, device, categories):
+            style = torch.as_tensor(block, dtype=torch.float32, device=device)
+            categories = torch.as_tensor(categories, dtype=torch.long, device=device)
+            one_hot = F.one_hot(categories, self.categorical_prior_.n_components_)
+            codes = torch.cat([one_hot.to(style.dtype), style], dim=1)
+            return self._from_model_output(self._decoder_output(codes, device))
+
+        decoded = self._infer(decode, Z, conditions)
+        self._check_finite_output(decoded, "decoded data")
+        return decoded
+
+    def _decoder_output(self, codes, device, labels=None):
+        representation = self._representation()
+        if representation is not None:
+            codes = representation.to(device)(codes, None)
+        return self.decoder_(codes)
+
+    def _condition_indices(self, y, n_samples, random_state=None):
+        """Category indices from class labels (or cluster numbers); None draws them."""
+        if y is not None and not hasattr(self, "classes_"):
+            k = self.categorical_prior_.n_components_
+            values = np.asarray(y)
+            values = np.full(n_samples, values) if values.ndim == 0 else values
+            if values.dtype.kind not in "iu" or values.shape != (n_samples,):
+                raise ValueError(f"y must be a cluster number or {n_samples} of them.")
+            if n_samples and (values.min() < 0 or values.max() >= k):
+                raise ValueError(f"Cluster numbers in y must lie in [0, {k - 1}].")
+            return values.astype(np.int64)
+        if y is None:
+            k = self.categorical_prior_.n_components_
+            return check_random_state(random_state).randint(k, size=n_samples)
+        return super()._condition_indices(y, n_samples)
+
+    def _category_probabilities(self, X):
+        """Softmax of the category logits of validated ``X``, as float64."""
+        check_is_fitted(self)
+        categories = self._categories()
+
+        def probabilities(block, device):
+            x = self._to_model_input(block, device)
+            return self._embed(x)[:, categories].double()
+
+        return self._infer(probabilities, X)
+
+    def _style_codes(self, X):
+        style = self._style()
+        codes = self._infer(
+            lambda block, device: self._embed(self._to_model_input(block, device))[:, style], X
+        )
+        self._check_finite_output(codes, "codes")
+        return codes.astype(X.dtype, copy=False)

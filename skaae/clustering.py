@@ -1,0 +1,174 @@
+"""Unsupervised clustering with an adversarial autoencoder (the paper's Sec. 6)."""
+
+import numbers
+
+from sklearn.base import ClusterMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+
+__all__ = ["AAEClustering"]
+
+
+@with_shared_docs
+class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
+    """Clustering: an adversarial autoencoder whose code is a cluster and a style.
+
+        The model of :class:`AAEClassifier` without labels (the paper's Sec. 6):
+        the encoder outputs cluster probabilities q(y|x) over ``n_clusters``
+        categories and a style code z. The categorical adversary makes q(y|x)
+        confident (near one-hot) and the clusters equally used, and the decoder
+        must reconstruct x from the cluster and the style, so the cluster has to
+        carry what the style cannot: the coarse content of x.
+
+        Parameters
+        ----------
+        n_clusters : int, default=16
+            Number of clusters (the paper: 16 or 30 on MNIST).
+        n_components : int, default=8
+            Dimension of the style code z (what ``transform`` returns).
+        prior : str or Prior, default="gaussian"
+            Prior of the style code; see :class:`AdversarialAutoencoder`.
+    %(shared_parameters)s
+        Attributes
+        ----------
+        labels_ : ndarray of shape (n_samples,)
+            The cluster of each training sample.
+    %(shared_attributes)s
+
+        See Also
+        --------
+        AAEClassifier : The same model, trained with labels.
+        sklearn.cluster.KMeans : Clustering on the input space.
+        skaae.metrics.cluster_accuracy : The paper's measure of a clustering.
+
+        References
+        ----------
+        A. Makhzani et al. "Adversarial Autoencoders", Sec. 6. arXiv:1511.05644.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skaae import AAEClustering
+        >>> X = load_digits().data / 16
+        >>> clustering = AAEClustering(n_clusters=10, max_iter=5, random_state=0).fit(X)
+        >>> clustering.labels_.shape
+        (1797,)
+    """
+
+    _parameter_constraints = {
+        **CategoricalStyleAutoencoder._parameter_constraints,
+        "n_clusters": [Interval(numbers.Integral, 2, None, closed="left")],
+    }
+    _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
+    _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")
+
+    def __init__(
+        self,
+        n_clusters=16,
+        *,
+        n_components=8,
+        prior="gaussian",
+        posterior="deterministic",
+        hidden_layer_sizes=(256, 256),
+        discriminator_layer_sizes=(64, 64),
+        reconstruction_loss="auto",
+        activation="silu",
+        learning_rate=3e-3,
+        discriminator_learning_rate=1e-3,
+        adversarial_weight=0.01,
+        discriminator_noise=0.3,
+        batch_size="auto",
+        max_iter=300,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        max_grad_norm=None,
+        on_divergence="raise",
+        callbacks=None,
+    ):
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.prior = prior
+        self.posterior = posterior
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.discriminator_layer_sizes = discriminator_layer_sizes
+        self.reconstruction_loss = reconstruction_loss
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.adversarial_weight = adversarial_weight
+        self.discriminator_noise = discriminator_noise
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.max_grad_norm = max_grad_norm
+        self.on_divergence = on_divergence
+        self.callbacks = callbacks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Cluster X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AAEClustering
+            The fitted estimator.
+        """
+        self._fit(X, None)
+        self.labels_ = self.predict(X)
+        return self
+
+    def predict_proba(self, X):
+        """Cluster probabilities q(y|x).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to assign.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Probability of each cluster.
+        """
+        check_is_fitted(self)
+        return self._category_probabilities(self._validate_X(X, reset=False))
+
+    def predict(self, X):
+        """Most probable cluster of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to assign.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster numbers in ``[0, n_clusters)``.
+        """
+        return self.predict_proba(X).argmax(axis=1)
+
+    def _n_categories(self):
+        return self.n_clusters

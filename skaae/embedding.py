@@ -1,0 +1,255 @@
+"""Dimensionality reduction with learned cluster heads (the paper's Sec. 7)."""
+
+import numbers
+
+import torch
+from sklearn.base import ClusterMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+from .nn import ClusterHeads
+
+__all__ = ["AAEEmbedding"]
+
+
+@with_shared_docs
+class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
+    """Low-dimensional embedding made of learned cluster heads plus a style.
+
+        The paper's dimensionality reduction (Sec. 7): the encoder outputs
+        cluster probabilities y over ``n_clusters`` categories (pushed to one-hot
+        vectors by a categorical adversary) and a style z of ``n_components``
+        dimensions (pushed to ``prior``). The representation is ``W_c y + z``,
+        where each row of ``W_c`` is a learned cluster head; the decoder
+        reconstructs x from it, and a penalty keeps any two heads at least
+        ``min_distance`` apart. The embedding (``transform``) is that
+        representation: clusters land around their heads, with the style spread
+        about them. With labels (``fit(X, y)``, -1 for unlabelled) the clusters
+        are the classes and a cross-entropy phase trains them on the labelled
+        samples.
+
+        Parameters
+        ----------
+        n_components : int, default=2
+            Dimension of the embedding.
+        n_clusters : int or None, default=None
+            Number of cluster heads. None: one per class when fitted with labels,
+            16 without. With labels, it must equal the number of classes.
+        min_distance : float, default=6.0
+            Two cluster heads closer than this are pushed apart (the paper's
+            threshold eta), in units of the style prior's scale.
+        supervised_weight : float, default=1.0
+            Weight of the supervised cross-entropy (with labels only).
+        prior : str or Prior, default="gaussian"
+            Prior of the style; see :class:`AdversarialAutoencoder`.
+    %(shared_parameters)s
+        Attributes
+        ----------
+        cluster_heads_ : torch.nn.Module
+            The learned heads; ``cluster_heads_.heads`` is ``W_c``, of shape
+            ``(n_clusters, n_components)``.
+        classes_ : ndarray of shape (n_classes,)
+            The class labels, when fitted with labels.
+        labels_ : ndarray of shape (n_samples,)
+            The cluster of each training sample (its class label, when fitted
+            with labels).
+    %(shared_attributes)s
+
+        See Also
+        --------
+        AdversarialAutoencoder : Dimensionality reduction without cluster heads.
+        AAEClustering : Clustering with the same kind of code.
+
+        References
+        ----------
+        A. Makhzani et al. "Adversarial Autoencoders", Sec. 7. arXiv:1511.05644.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skaae import AAEEmbedding
+        >>> X = load_digits().data / 16
+        >>> embedding = AAEEmbedding(n_clusters=10, max_iter=5, random_state=0).fit(X)
+        >>> embedding.transform(X).shape
+        (1797, 2)
+    """
+
+    _module_attributes = (*CategoricalStyleAutoencoder._module_attributes, "cluster_heads_")
+    _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")
+    _parameter_constraints = {
+        **CategoricalStyleAutoencoder._parameter_constraints,
+        "n_clusters": [Interval(numbers.Integral, 2, None, closed="left"), None],
+        "min_distance": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+    _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        n_clusters=None,
+        min_distance=6.0,
+        supervised_weight=1.0,
+        prior="gaussian",
+        posterior="deterministic",
+        hidden_layer_sizes=(256, 256),
+        discriminator_layer_sizes=(64, 64),
+        reconstruction_loss="auto",
+        activation="silu",
+        learning_rate=3e-3,
+        discriminator_learning_rate=1e-3,
+        adversarial_weight=0.01,
+        discriminator_noise=0.3,
+        batch_size="auto",
+        max_iter=300,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        max_grad_norm=None,
+        on_divergence="raise",
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.n_clusters = n_clusters
+        self.min_distance = min_distance
+        self.supervised_weight = supervised_weight
+        self.prior = prior
+        self.posterior = posterior
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.discriminator_layer_sizes = discriminator_layer_sizes
+        self.reconstruction_loss = reconstruction_loss
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.discriminator_learning_rate = discriminator_learning_rate
+        self.adversarial_weight = adversarial_weight
+        self.discriminator_noise = discriminator_noise
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.max_grad_norm = max_grad_norm
+        self.on_divergence = on_divergence
+        self.callbacks = callbacks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the embedding of X (semi-supervised with y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels, -1 for unlabelled samples; None: unsupervised.
+
+        Returns
+        -------
+        self : AAEEmbedding
+            The fitted estimator.
+        """
+        self._fit(X, y)
+        self.labels_ = self.predict(X)
+        return self
+
+    def transform(self, X):
+        """Embed X: ``W_c y + z``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to embed.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components)
+            The representation, in the dtype of X.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+
+        def embed(block, device):
+            codes = self._embed(self._to_model_input(block, device))
+            return self.cluster_heads_(codes)
+
+        embedding = self._infer(embed, X)
+        self._check_finite_output(embedding, "embedding")
+        return embedding.astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X, y=None):
+        """Decode points of the embedding space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Points of the embedding, e.g. from ``transform``.
+        y : None
+            Ignored: the cluster is part of the embedding.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoded data.
+        """
+        check_is_fitted(self)
+        Z = self._validate_codes(X)
+
+        def decode(block, device):
+            points = torch.as_tensor(block, dtype=torch.float32, device=device)
+            return self._from_model_output(self.decoder_(points))
+
+        decoded = self._infer(decode, Z)
+        self._check_finite_output(decoded, "decoded data")
+        return decoded.astype(Z.dtype, copy=False)
+
+    def predict(self, X):
+        """Cluster of each sample (its class, when fitted with labels).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to assign.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Class labels when fitted with labels, else cluster numbers.
+        """
+        check_is_fitted(self)
+        clusters = self._category_probabilities(self._validate_X(X, reset=False)).argmax(axis=1)
+        return self.classes_[clusters] if hasattr(self, "classes_") else clusters
+
+    def _n_categories(self):
+        if hasattr(self, "classes_"):
+            if self.n_clusters not in (None, len(self.classes_)):
+                raise ValueError(
+                    f"With labels, the clusters are the classes: n_clusters={self.n_clusters} "
+                    f"but y has {len(self.classes_)} classes. Leave n_clusters=None."
+                )
+            return len(self.classes_)
+        return 16 if self.n_clusters is None else self.n_clusters
+
+    def _build_networks(self):
+        super()._build_networks()
+        self.cluster_heads_ = ClusterHeads(
+            self.categorical_prior_.n_components_,
+            self._fitted_structure["n_components"],
+            self.min_distance * self.prior_.std_,
+        )
+
+    def _decoder_width(self):
+        return self._fitted_structure["n_components"]
+
+    def _representation(self):
+        return self.cluster_heads_
