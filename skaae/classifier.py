@@ -164,6 +164,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         y : ndarray of shape (n_samples,)
             Predicted class labels.
         """
+        check_is_fitted(self)
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def _n_categories(self):

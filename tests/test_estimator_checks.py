@@ -2,7 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skaae import AdversarialAutoencoder, GaussianMixturePrior
+from skaae import (
+    AAEClassifier,
+    AAEClustering,
+    AAEEmbedding,
+    AdversarialAutoencoder,
+    GaussianMixturePrior,
+)
 
 # Tiny networks and one epoch: the checks test the API contract, not quality.
 _FAST = {
@@ -24,6 +30,12 @@ ESTIMATORS = [
         batch_size=16,
         **_FAST,
     ),
+    AdversarialAutoencoder(conditional=True, **_FAST),
+    # Enough epochs for scikit-learn's checks that a classifier (a clustering)
+    # learns easy blobs.
+    AAEClassifier(**{**_FAST, "max_iter": 30, "hidden_layer_sizes": (32,)}),
+    AAEClustering(n_clusters=3, **{**_FAST, "max_iter": 30, "hidden_layer_sizes": (32,)}),
+    AAEEmbedding(**_FAST),
 ]
 
 # Every check passes; nothing is listed in expected_failed_checks.
