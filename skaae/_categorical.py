@@ -11,7 +11,6 @@ else (validation, scaling, the epoch loop, inference, persistence) is the
 :class:`~skaae.AdversarialAutoencoder`'s.
 """
 
-import itertools
 import numbers
 
 import numpy as np
@@ -22,10 +21,10 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import _layer_sizes
 from ._labels import known_classes, label_indices
-from .autoencoder import _RECONSTRUCTION_LOSSES, AdversarialAutoencoder, _as_batch
+from .autoencoder import _RECONSTRUCTION_LOSSES, AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
-from .training import AdversarialTrainer, Batch, LatentPart
+from .training import AdversarialTrainer, LatentPart
 
 __all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
 
@@ -151,32 +150,8 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
             supervised_weight=self.supervised_weight if supervised else 0.0,
         )
 
-    def _set_sources(self, train, validation, train_labels, validation_labels, device):
-        super()._set_sources(train, validation, train_labels, validation_labels, device)
-        self._labelled_source = None
-        if train_labels is not None:
-            labelled = np.flatnonzero(train_labels >= 0)
-            self._labelled_source = self._source(train[labelled], device, train_labels[labelled])
-
-    def _clear_sources(self):
-        super()._clear_sources()
-        self.__dict__.pop("_labelled_source", None)
-
-    def _run_epoch(self, epoch):
-        batch_size = self._batch_size(self._train_source.n_samples)
-        batches = map(_as_batch, self._train_source.batches(batch_size, self._shuffle_generator))
-        if self._labelled_source is None:
-            return self._trainer.run_epoch(batches)
-        labelled = self._cycle_labelled(batch_size)
-        return self._trainer.run_epoch(Batch(batch.x, batch.y, next(labelled)) for batch in batches)
-
-    def _cycle_labelled(self, batch_size):
-        """Labelled mini-batches without end, reshuffled at each pass over them."""
-        source = self._labelled_source
-        size = min(batch_size, source.n_samples)
-        return itertools.chain.from_iterable(
-            source.batches(size, self._shuffle_generator) for _ in itertools.count()
-        )
+    def _uses_labelled_batches(self):
+        return hasattr(self, "classes_")
 
     # ------------------------------------------------------------- inference
     def transform(self, X):

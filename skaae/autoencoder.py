@@ -1,5 +1,6 @@
 """The adversarial autoencoder as a scikit-learn transformer."""
 
+import itertools
 import numbers
 
 import numpy as np
@@ -503,16 +504,29 @@ class AdversarialAutoencoder(
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
     def _set_sources(self, train, validation, train_labels, validation_labels, device):
-        """Set the mini-batch sources of this fit (see ``_clear_sources``)."""
+        """Set the mini-batch sources of this fit (see ``_clear_sources``).
+
+        When the labelled samples get mini-batches of their own
+        (``_uses_labelled_batches``), they also go to ``_labelled_source``.
+        """
         self._train_source = self._source(train, device, train_labels)
         self._validation_source = (
             None if validation is None else self._source(validation, device, validation_labels)
         )
+        self._labelled_source = None
+        if train_labels is not None and self._uses_labelled_batches():
+            labelled = np.flatnonzero(train_labels >= 0)
+            self._labelled_source = self._source(train[labelled], device, train_labels[labelled])
+
+    def _uses_labelled_batches(self):
+        """Whether each mini-batch comes with a labelled one (label regularisation)."""
+        return self._is_label_regularised()
 
     def _clear_sources(self):
         """Drop what ``_set_sources`` and the shuffle of this fit hold."""
-        for name in ("_train_source", "_validation_source", "_shuffle_generator"):
+        for name in ("_train_source", "_validation_source", "_labelled_source"):
             self.__dict__.pop(name, None)
+        self.__dict__.pop("_shuffle_generator", None)
 
     def _source(self, X, device, labels=None):
         return BatchSource(X, device, offset=self._offset, scale=self._scale, y=labels)
@@ -544,8 +558,19 @@ class AdversarialAutoencoder(
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
-        batches = self._train_source.batches(batch_size, self._shuffle_generator)
-        return self._trainer.run_epoch(map(_as_batch, batches))
+        batches = map(_as_batch, self._train_source.batches(batch_size, self._shuffle_generator))
+        if self._labelled_source is None:
+            return self._trainer.run_epoch(batches)
+        labelled = self._cycle_labelled(batch_size)
+        return self._trainer.run_epoch(Batch(batch.x, batch.y, next(labelled)) for batch in batches)
+
+    def _cycle_labelled(self, batch_size):
+        """Labelled mini-batches without end, reshuffled at each pass over them."""
+        source = self._labelled_source
+        size = min(batch_size, source.n_samples)
+        return itertools.chain.from_iterable(
+            source.batches(size, self._shuffle_generator) for _ in itertools.count()
+        )
 
     def _validation_loss(self):
         batches = self._validation_source.batches(4096)

@@ -165,6 +165,7 @@ class AdversarialTrainer:
         self.representation = representation
         self.classifier_columns = classifier_columns
         self.supervised_weight = supervised_weight
+        self._label_conditioned = any(part.label_conditioned for part in parts)
         self.reconstruction_loss = reconstruction_loss
         self.generator = generator
         # Draws of the prior-match monitor come from their own generator, so
@@ -334,8 +335,14 @@ class AdversarialTrainer:
         x, y = batch.x, batch.y
         losses = [self.reconstruction_step(x, y)]
         codes = self.encode(x)
-        losses.append(self.discriminator_step(codes, y))
-        losses.append(self.generator_step(codes, y))
+        regularised, labels = codes, y
+        if batch.labelled is not None and self._label_conditioned:
+            # A labelled mini-batch joins the regularisation phase, so that
+            # the few labelled samples pin their components at every step.
+            regularised = torch.cat([codes, self.encode(batch.labelled[0])])
+            labels = torch.cat([y, batch.labelled[1]])
+        losses.append(self.discriminator_step(regularised, labels))
+        losses.append(self.generator_step(regularised, labels))
         if self.classifier_columns is not None:
             losses.append(self.supervised_step(*batch.labelled))
         return losses, codes.detach()
