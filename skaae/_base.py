@@ -307,19 +307,45 @@ class BaseAdversarialEstimator(BaseEstimator):
         return all(name in self.__dict__ for name in self._module_attributes)
 
     # ----------------------------------------------------------- inference
-    def _infer(self, function, X, *aligned):
-        """``function(block, device, *aligned_blocks)`` over ``X`` in large batches, in eval mode.
+    # The precision of inference: see _inference_model.
+    _inference_dtype = torch.float32
 
-        ``aligned`` arrays (e.g. labels) have one entry per row of ``X`` and
-        are cut into the same blocks.
+    def _infer(self, function, X, *aligned):
+        """``function(model, block, device, *aligned_blocks)`` over ``X`` in large batches.
+
+        ``model`` is this estimator with its networks in eval mode and in the
+        inference precision (see :meth:`_inference_model`); ``function``
+        computes with ``model``, never ``self``. ``aligned`` arrays (e.g.
+        labels) have one entry per row of ``X`` and are cut into the same
+        blocks.
         """
         device = self._runtime_device()
-        for name in self._module_attributes:
-            getattr(self, name).eval()
+        model = self._inference_model(device)
         with torch.inference_mode():
             return self._map_batches(
-                lambda block, *extra: function(block, device, *extra), X, *aligned
+                lambda block, *extra: function(model, block, device, *extra), X, *aligned
             )
+
+    def _inference_model(self, device):
+        """A shallow copy of this estimator whose networks compute inference.
+
+        On the CPU they are float64 copies: BLAS kernels change with the
+        number of rows, which in float32 changes a row's result in its last
+        bits, so the output for a sample would depend on the other samples of
+        the call (and a near tie of ``predict`` could flip). In float64 that
+        noise is about 1e-16, far below what any output resolves. On CUDA the
+        float32 networks themselves run, for speed. The copies also leave the
+        fitted networks untouched by concurrent calls.
+        """
+        model = object.__new__(type(self))
+        model.__dict__.update(self.__dict__)
+        model._inference_dtype = torch.float64 if device.type == "cpu" else torch.float32
+        for name in self._module_attributes:
+            module = getattr(self, name)
+            if model._inference_dtype != torch.float32:
+                module = copy.deepcopy(module).to(model._inference_dtype)
+            setattr(model, name, module.eval())
+        return model
 
     def _map_batches(self, function, X, *aligned):
         """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import _layer_sizes
-from ._labels import known_classes, label_indices
+from ._labels import known_classes, label_indices, unlabelled_mask
 from .autoencoder import _RECONSTRUCTION_LOSSES, AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
@@ -78,13 +78,17 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         self.__dict__.pop("classes_", None)
         if y is not None:
             self.classes_ = known_classes(y)
-        k = self._n_categories()
-        if k < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes or clusters; got {k}"
-                + (f" (the classes in y: {self.classes_.tolist()})." if y is not None else ".")
-            )
-        self.categorical_prior_ = CategoricalPrior().bind(k)
+            if len(self.classes_) < 2:
+                hint = (
+                    " (-1 marks unlabelled samples; it is not a class)"
+                    if unlabelled_mask(y).any()
+                    else ""
+                )
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in y; got 1 "
+                    f"class: {self.classes_.tolist()}{hint}."
+                )
+        self.categorical_prior_ = CategoricalPrior().bind(self._n_categories())
 
     def _build_networks(self):
         structure, n_features = self._fitted_structure, self.n_features_in_
@@ -224,12 +228,12 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     def _decode(self, Z, conditions=None):
         """Decoded data of style codes ``Z`` in the categories ``conditions``."""
 
-        def decode(block, device, categories):
-            style = torch.as_tensor(block, dtype=torch.float32, device=device)
+        def decode(model, block, device, categories):
+            style = torch.as_tensor(block, dtype=model._inference_dtype, device=device)
             categories = torch.as_tensor(categories, dtype=torch.long, device=device)
-            one_hot = F.one_hot(categories, self.categorical_prior_.n_components_)
+            one_hot = F.one_hot(categories, model.categorical_prior_.n_components_)
             codes = torch.cat([one_hot.to(style.dtype), style], dim=1)
-            return self._from_model_output(self._decoder_output(codes, device))
+            return model._from_model_output(model._decoder_output(codes, device))
 
         decoded = self._infer(decode, Z, conditions)
         self._check_finite_output(decoded, "decoded data")
@@ -262,16 +266,18 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         check_is_fitted(self)
         categories = self._categories()
 
-        def probabilities(block, device):
-            x = self._to_model_input(block, device)
-            return self._embed(x)[:, categories].double()
+        def probabilities(model, block, device):
+            x = model._to_model_input(block, device)
+            return model._embed(x)[:, categories].double()
 
         return self._infer(probabilities, X)
 
     def _style_codes(self, X):
         style = self._style()
-        codes = self._infer(
-            lambda block, device: self._embed(self._to_model_input(block, device))[:, style], X
-        )
+
+        def style_codes(model, block, device):
+            return model._embed(model._to_model_input(block, device))[:, style]
+
+        codes = self._infer(style_codes, X)
         self._check_finite_output(codes, "codes")
         return codes.astype(X.dtype, copy=False)

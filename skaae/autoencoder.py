@@ -594,7 +594,7 @@ class AdversarialAutoencoder(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         codes = self._infer(
-            lambda block, device: self._embed(self._to_model_input(block, device)), X
+            lambda model, block, device: model._embed(model._to_model_input(block, device)), X
         )
         self._check_finite_output(codes, "codes")
         return codes.astype(X.dtype, copy=False)
@@ -627,9 +627,9 @@ class AdversarialAutoencoder(
         """Decoded data of the codes ``Z`` (with class indices ``conditions``, if any)."""
         aligned = () if conditions is None else (conditions,)
 
-        def decode(block, device, *labels):
-            codes = torch.as_tensor(block, dtype=torch.float32, device=device)
-            return self._from_model_output(self._decoder_output(codes, device, *labels))
+        def decode(model, block, device, *labels):
+            codes = torch.as_tensor(block, dtype=model._inference_dtype, device=device)
+            return model._from_model_output(model._decoder_output(codes, device, *labels))
 
         decoded = self._infer(decode, Z, *aligned)
         self._check_finite_output(decoded, "decoded data")
@@ -724,10 +724,10 @@ class AdversarialAutoencoder(
             aligned = (self._condition_indices(check_labels(y, X), X.shape[0]),)
         reconstruction_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
 
-        def summed_loss(block, device, *labels):
-            x = self._to_model_input(block, device)
+        def summed_loss(model, block, device, *labels):
+            x = model._to_model_input(block, device)
             # In float64: squared errors of large (finite float32) inputs overflow float32.
-            output = self._decoder_output(self._embed(x), device, *labels).double()
+            output = model._decoder_output(model._embed(x), device, *labels).double()
             return reconstruction_loss(output, x.double()).reshape(1) * len(block)
 
         losses = self._infer(summed_loss, X, *aligned)
@@ -744,11 +744,13 @@ class AdversarialAutoencoder(
         return self.prior_.activate(raw)
 
     def _to_model_input(self, block, device):
-        x = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device)
+        dtype = self._inference_dtype
+        # Through float32 first: the networks were trained on float32 inputs.
+        x = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device).to(dtype)
         if self._offset is not None:
             x = (
-                x - torch.as_tensor(self._offset, dtype=torch.float32, device=device)
-            ) / torch.as_tensor(self._scale, dtype=torch.float32, device=device)
+                x - torch.as_tensor(self._offset, dtype=torch.float32, device=device).to(dtype)
+            ) / torch.as_tensor(self._scale, dtype=torch.float32, device=device).to(dtype)
         return x
 
     def _from_model_output(self, output):
@@ -756,6 +758,7 @@ class AdversarialAutoencoder(
             return torch.sigmoid(output)
         scale = torch.as_tensor(self._scale, dtype=torch.float32, device=output.device)
         offset = torch.as_tensor(self._offset, dtype=torch.float32, device=output.device)
+        scale, offset = scale.to(output.dtype), offset.to(output.dtype)
         return output * scale + offset
 
     def _validate_codes(self, Z):

@@ -59,7 +59,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
 
     _parameter_constraints = {
         **CategoricalStyleAutoencoder._parameter_constraints,
-        "n_clusters": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
     }
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
     _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")

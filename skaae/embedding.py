@@ -1,6 +1,7 @@
 """Dimensionality reduction with learned cluster heads (the paper's Sec. 7)."""
 
 import numbers
+import warnings
 
 import torch
 from sklearn.base import ClusterMixin, _fit_context
@@ -34,8 +35,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         n_components : int, default=2
             Dimension of the embedding.
         n_clusters : int or None, default=None
-            Number of cluster heads. None: one per class when fitted with labels,
-            16 without. With labels, it must equal the number of classes.
+            Number of cluster heads when fitted without labels (None: 16). With
+            labels there is one head per class: leave it None (another value
+            is ignored, with a warning).
         min_distance : float, default=6.0
             Two cluster heads closer than this are pushed apart (the paper's
             threshold eta), in units of the style prior's scale.
@@ -79,7 +81,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")
     _parameter_constraints = {
         **CategoricalStyleAutoencoder._parameter_constraints,
-        "n_clusters": [Interval(numbers.Integral, 2, None, closed="left"), None],
+        "n_clusters": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "min_distance": [Interval(numbers.Real, 0, None, closed="left")],
     }
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
@@ -179,9 +181,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
 
-        def embed(block, device):
-            codes = self._embed(self._to_model_input(block, device))
-            return self.cluster_heads_(codes)
+        def embed(model, block, device):
+            codes = model._embed(model._to_model_input(block, device))
+            return model.cluster_heads_(codes)
 
         embedding = self._infer(embed, X)
         self._check_finite_output(embedding, "embedding")
@@ -205,9 +207,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         check_is_fitted(self)
         Z = self._validate_codes(X)
 
-        def decode(block, device):
-            points = torch.as_tensor(block, dtype=torch.float32, device=device)
-            return self._from_model_output(self.decoder_(points))
+        def decode(model, block, device):
+            points = torch.as_tensor(block, dtype=model._inference_dtype, device=device)
+            return model._from_model_output(model.decoder_(points))
 
         decoded = self._infer(decode, Z)
         self._check_finite_output(decoded, "decoded data")
@@ -233,9 +235,12 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     def _n_categories(self):
         if hasattr(self, "classes_"):
             if self.n_clusters not in (None, len(self.classes_)):
-                raise ValueError(
-                    f"With labels, the clusters are the classes: n_clusters={self.n_clusters} "
-                    f"but y has {len(self.classes_)} classes. Leave n_clusters=None."
+                warnings.warn(
+                    f"n_clusters={self.n_clusters} is ignored when fitting with labels: the "
+                    f"clusters are the {len(self.classes_)} classes of y. Leave "
+                    "n_clusters=None, or fit without y.",
+                    UserWarning,
+                    stacklevel=5,
                 )
             return len(self.classes_)
         return 16 if self.n_clusters is None else self.n_clusters

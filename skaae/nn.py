@@ -241,6 +241,8 @@ class ClusterHeads(nn.Module):
 
 def _spread_heads(n_clusters, n_components, min_distance):
     """Initial heads, about ``min_distance`` apart: on a circle, or spread on a line in 1-D."""
+    if n_clusters == 1:
+        return torch.zeros(1, n_components)  # one head: at the origin, nothing to spread
     if n_components == 1:
         return (torch.arange(n_clusters) - (n_clusters - 1) / 2).unsqueeze(1) * min_distance
     radius = min_distance / (2 * math.sin(math.pi / n_clusters))

@@ -403,13 +403,13 @@ class CategoricalPrior(Prior):
     (:meth:`activate`), and the adversary pushes those probability vectors
     towards one-hot vectors drawn uniformly, so that each input is assigned
     to one category with confidence and the categories are used equally
-    often. Component ``k`` is the one-hot vector of category ``k``.
+    often. Component ``k`` is the one-hot vector of category ``k``. With a
+    single category (``k = 1``) the prior is the point mass on ``[1]``: a
+    trivial part, as in a clustering with ``n_clusters=1``.
     """
 
     def _build(self):
         k = self.n_components_
-        if k < 2:
-            raise ValueError(f"The categorical prior needs at least 2 categories; got {k}.")
         self.n_modes_ = k
         self.std_ = float(math.sqrt(max((1.0 / k) * (1.0 - 1.0 / k), 1e-12)))
 

@@ -38,9 +38,31 @@ ESTIMATORS = [
     AAEEmbedding(**_FAST),
 ]
 
-# Every check passes; nothing is listed in expected_failed_checks.
+# Checks that cannot pass, and why. Each is covered by tests/test_family.py instead.
+_SEMI_SUPERVISED = (
+    "Its last step fits the labels [-1, 1] and expects classes_ == [-1, 1]; skaae follows "
+    "scikit-learn's semi-supervised convention that -1 marks an unlabelled sample (the check "
+    "exempts LabelSpreading, LabelPropagation and SelfTrainingClassifier by name), so the "
+    "fit sees one class and refuses it. The string, object and integer labels of the check "
+    "are tested in test_family.py."
+)
+_CLUSTER_PROBABILITIES = (
+    "The check assumes an estimator with predict_proba is a classifier and reads "
+    "classifier_tags.multi_class, which is None for a clusterer (AttributeError); claiming "
+    "classifier tags would be false. Sparse input is tested in test_family.py."
+)
+EXPECTED_FAILED_CHECKS = {
+    AAEClassifier: {"check_classifiers_classes": _SEMI_SUPERVISED},
+    AAEClustering: {
+        "check_estimator_sparse_array": _CLUSTER_PROBABILITIES,
+        "check_estimator_sparse_matrix": _CLUSTER_PROBABILITIES,
+    },
+}
 
 
-@parametrize_with_checks(ESTIMATORS)
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS.get(type(estimator), {}),
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -344,6 +344,10 @@ def test_categorical_prior_draws_one_hot_vectors_and_activates_with_softmax():
     assert (probabilities > 0).all()
 
 
-def test_categorical_prior_needs_two_categories():
-    with pytest.raises(ValueError, match="at least 2 categories"):
-        CategoricalPrior().bind(1)
+def test_categorical_prior_with_one_category_is_a_point_mass():
+    # The trivial part of a clustering with n_clusters=1 (scikit-learn's checks fit those).
+    prior = CategoricalPrior().bind(1)
+    assert prior.n_modes_ == 1
+    np.testing.assert_array_equal(prior.sample(4, random_state=0), np.ones((4, 1)))
+    probabilities = prior.activate(torch.randn(3, 1))
+    torch.testing.assert_close(probabilities, torch.ones(3, 1))
