@@ -20,6 +20,14 @@ def check_labels(y, X):
     Raises ``ValueError`` for a 2-D, continuous, non-finite or wrongly sized
     ``y``, and for a ``y`` in which every sample is unlabelled.
     """
+    if isinstance(y, list | tuple):
+        # numpy would turn the -1 of ["a", -1] into the label "-1": keep mixed lists as objects.
+        try:
+            as_object = np.asarray(y, dtype=object)
+        except ValueError:  # ragged: check_array names it
+            as_object = None
+        if as_object is not None and any(isinstance(v, str) for v in as_object.ravel().tolist()):
+            y = as_object
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y", ensure_min_samples=0)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
@@ -28,13 +36,33 @@ def check_labels(y, X):
     check_consistent_length(X, y)
     if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # integral floats such as 3.0 are the labels 3
-    check_classification_targets(y)
-    if len(y) and unlabelled_mask(y).all():
+    if y.dtype == object:
+        _check_object_labels(y)
+    unlabelled = unlabelled_mask(y)
+    if len(y) and unlabelled.all():
         raise ValueError(
             "y has no labelled sample: every entry is -1 (unlabelled). Fit without y, or "
             "give the labels of at least some samples."
         )
+    # The labels alone: -1 (unlabelled) among string labels makes a mixed-type array.
+    check_classification_targets(y[~unlabelled] if unlabelled.any() else y)
     return y
+
+
+def _check_object_labels(y):
+    """Name what scikit-learn's checks miss in object labels: NaN, infinity, mixed types."""
+    values = y.tolist()
+    floats = [v for v in values if isinstance(v, float | np.floating)]
+    if any(np.isnan(v) for v in floats):
+        raise ValueError("Input y contains NaN.")
+    if any(np.isinf(v) for v in floats):
+        raise ValueError("Input y contains infinity.")
+    labels = [v for v in values if not _is_unlabelled(v)]
+    if any(isinstance(v, str) for v in labels) and not all(isinstance(v, str) for v in labels):
+        raise ValueError(
+            "Unknown label type: y mixes string labels with other values (only -1, for "
+            "unlabelled samples, may go with strings)."
+        )
 
 
 def unlabelled_mask(y):

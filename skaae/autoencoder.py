@@ -472,11 +472,10 @@ class AdversarialAutoencoder(
         y = np.asarray(y)
         if y.ndim == 0:
             y = np.full(n_samples, y.item(), dtype=y.dtype if y.dtype.kind != "U" else object)
-        y = check_labels(y, np.empty((n_samples, 0)))
-        indices = label_indices(y, self.classes_)
-        if (indices < 0).any():
+        if y.ndim == 1 and unlabelled_mask(y).any():
             raise ValueError("y must hold class labels here; -1 (unlabelled) is not one.")
-        return indices
+        y = check_labels(y, np.empty((n_samples, 0)))
+        return label_indices(y, self.classes_)
 
     def _check_reconstruction_range(self, X):
         if self.reconstruction_loss_ == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
@@ -688,9 +687,12 @@ class AdversarialAutoencoder(
         elif not self._is_conditional() and y is not None:
             raise ValueError("y is only used by a model fitted with labels.")
         Z = self.prior_.sample(n_samples, random_state=rng, component=component)
+        # With label regularisation y chose the components; the decoder takes no label.
+        conditions = self._decoder_conditions(
+            y if self._is_conditional() else None, n_samples, random_state=rng
+        )
         if n_samples == 0:
             return np.empty((0, self.n_features_in_))
-        conditions = self._decoder_conditions(y, n_samples, random_state=rng)
         return self._decode(Z, conditions).astype(Z.dtype, copy=False)
 
     def score(self, X, y=None):

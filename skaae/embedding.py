@@ -78,7 +78,8 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     """
 
     _module_attributes = (*CategoricalStyleAutoencoder._module_attributes, "cluster_heads_")
-    _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")
+    # In JSON, not as a tensor: with labels, labels_ holds class labels (strings, too).
+    _json_attributes = (*CategoricalStyleAutoencoder._json_attributes, "labels_")
     _parameter_constraints = {
         **CategoricalStyleAutoencoder._parameter_constraints,
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -197,7 +198,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         X : array-like of shape (n_samples, n_components)
             Points of the embedding, e.g. from ``transform``.
         y : None
-            Ignored: the cluster is part of the embedding.
+            Not used: the cluster is part of the embedding (a ``y`` is refused).
 
         Returns
         -------
@@ -206,6 +207,11 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         """
         check_is_fitted(self)
         Z = self._validate_codes(X)
+        if y is not None:
+            raise ValueError(
+                "AAEEmbedding.inverse_transform takes no y: a point of the embedding already "
+                "holds its cluster (W_c y + z)."
+            )
 
         def decode(model, block, device):
             points = torch.as_tensor(block, dtype=model._inference_dtype, device=device)

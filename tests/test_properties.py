@@ -612,3 +612,194 @@ def test_load_refuses_damaged_zip_headers(saved, offset, value):
     damaged.write_bytes(bytes(payload))
     with pytest.raises(UnsafeOrCorruptFileError, match="not a skaae file or is truncated"):
         skaae.load(damaged)
+
+
+# ----------------------------------------------------------- the model family
+
+FAMILY_TINY = {key: value for key, value in TINY.items() if key != "n_components"}
+N_LABELLED = 24
+FAMILY_FACTORIES = {
+    "classifier": lambda: skaae.AAEClassifier(n_components=N_COMPONENTS, **FAMILY_TINY),
+    "clustering": lambda: skaae.AAEClustering(
+        n_clusters=3, n_components=N_COMPONENTS, **FAMILY_TINY
+    ),
+    "embedding": lambda: skaae.AAEEmbedding(n_components=N_COMPONENTS, **FAMILY_TINY),
+    "label-regularised": lambda: AdversarialAutoencoder(
+        **TINY, prior=GaussianMixturePrior(n_modes=4)
+    ),
+    "conditional": lambda: AdversarialAutoencoder(**TINY, conditional=True),
+}
+# Which take y in fit, and whether they use it as labels.
+LABELLED = ("classifier", "embedding", "label-regularised", "conditional")
+
+
+@pytest.fixture(scope="module")
+def family():
+    """Tiny fitted models of the family, on [0, 1] data with labels "a", "b", "c" (some -1)."""
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(N_LABELLED, N_FEATURES))
+    y = np.resize(np.array(["a", "b", "c"], dtype=object), N_LABELLED)
+    partial = y.copy()
+    partial[::4] = -1
+    fitted = {}
+    for name, factory in FAMILY_FACTORIES.items():
+        labels = {"clustering": None, "conditional": y}.get(name, partial)
+        fitted[name] = factory().fit(X, labels)
+    return fitted
+
+
+FAMILY_KEYS = st.sampled_from(sorted(FAMILY_FACTORIES))
+FAMILY_METHODS = st.sampled_from(["transform", "predict", "predict_proba"])
+
+
+@budget(60)
+@given(data=st.data(), key=FAMILY_KEYS, method=FAMILY_METHODS)
+def test_family_bad_X(family, data, key, method):
+    """The family's methods on generated float input: a correct result or a clear error."""
+    model = family[key]
+    if not hasattr(model, method):
+        return
+    X = data.draw(float_arrays(N_FEATURES))
+    X = layout(X, data.draw(LAYOUTS))
+    required, allowed = value_problems(X)
+    required = shape_problems(X.shape, N_FEATURES) + required
+    result = run(lambda: getattr(model, method)(X), required, allowed)
+    if result is None:
+        return
+    n = X.shape[0]
+    if method == "transform":
+        check_result(result, (n, N_COMPONENTS), np.float64)
+    elif method == "predict_proba":
+        check_result(result, (n, model.predict_proba(X[:1]).shape[1]), np.float64)
+        np.testing.assert_allclose(result.sum(axis=1), 1.0, rtol=1e-6)
+    else:
+        assert result.shape == (n,)
+        classes = getattr(model, "classes_", None)
+        assert set(result) <= set(range(3) if classes is None else classes)
+
+
+# Values a generated y is made of: labels, -1, unseen labels, NaN, inf, non-integral floats.
+Y_VALUES = st.one_of(
+    st.sampled_from(["a", "b", "c", "zz", -1, 0, 1, 2, 7, -1.0, 2.0, 0.5, np.nan, np.inf, None])
+)
+
+
+@st.composite
+def bad_labels(draw, n):
+    """A y for ``n`` samples: any values, sometimes of the wrong length or 2-D."""
+    length = draw(st.one_of(st.just(n), st.integers(0, n + 2)))
+    values = draw(st.lists(Y_VALUES, min_size=length, max_size=length))
+    kind = draw(st.sampled_from(["list", "array", "column", "2-D"]))
+    if kind == "list":
+        return values
+    y = np.array(values, dtype=object)
+    if all(isinstance(v, numbers.Real) and v is not None for v in values):
+        y = y.astype(np.float64)
+    elif all(isinstance(v, str) for v in values):
+        y = y.astype(str)
+    if kind == "column":
+        return y.reshape(-1, 1)
+    if kind == "2-D":
+        return np.stack([y, y], axis=1)
+    return y
+
+
+def label_problems(y, n, name, model=None):
+    """Regexes of what is wrong with ``y`` as labels for ``n`` samples (fit: model=None).
+
+    Every problem ``y`` has is listed: the error may name any one of them.
+    """
+    values = np.asarray(y, dtype=object)
+    problems = []
+    if values.ndim == 2 and values.shape[1] != 1:
+        problems.append(r"1-D class labels|y should be a 1d array")
+    values = values.ravel()
+    if len(values) != n and not problems:
+        problems.append(r"inconsistent numbers of samples|y must be")
+    items = values.tolist()
+    numeric = [v for v in items if isinstance(v, numbers.Real)]
+    if any(isinstance(v, float) and np.isnan(v) for v in numeric):
+        problems.append(r"contains NaN")
+    if any(isinstance(v, float) and np.isinf(v) for v in numeric):
+        problems.append(r"contains infinity")
+    unlabelled = [not isinstance(v, str) and v == -1 for v in items]
+    if model is not None:  # sample / inverse_transform: every entry must be a known class
+        if any(unlabelled):
+            problems.append(r"-1 \(unlabelled\) is not one")
+        known = {str(c) for c in model.classes_}
+        if any(str(v) not in known for v in items if not isinstance(v, float) or v != -1):
+            problems.append(r"not seen in fit|Unknown label type")
+        return problems
+    if problems:
+        return problems
+    if n and all(unlabelled):
+        return ["no labelled sample"]
+    labels = [v for v, u in zip(items, unlabelled, strict=True) if not u]
+    if any(v is None for v in labels) or len({type(v) is str for v in labels}) > 1:
+        problems.append(r"Unknown label type|Mix of label input types|'<' not supported")
+    if any(isinstance(v, float) and v != round(v) for v in labels):
+        problems.append("Unknown label type")
+    if problems:
+        return problems
+    classes = {str(v) for v in labels}
+    if name == "conditional" and any(unlabelled):
+        return ["no -1"]
+    if name in ("classifier", "embedding") and len(classes) < 2:
+        return ["got 1 class"]
+    if name == "label-regularised" and len(classes) > 4:
+        return ["components"]
+    return []
+
+
+@budget(60)
+@given(data=st.data(), name=st.sampled_from(LABELLED))
+def test_family_fit_with_bad_y(data, name):
+    """Wrong length, 2-D, NaN, inf, all unlabelled, mixed types, too many classes."""
+    n = 8
+    X = np.random.RandomState(0).uniform(size=(n, N_FEATURES))
+    y = data.draw(bad_labels(n))
+    model = FAMILY_FACTORIES[name]()
+    result = run(lambda: model.fit(X, y), label_problems(y, n, name))
+    if result is not None:
+        assert np.isfinite(model.transform(X)).all()
+
+
+@budget(60)
+@given(
+    data=st.data(),
+    name=st.sampled_from(["classifier", "embedding", "conditional", "label-regularised"]),
+    method=st.sampled_from(["sample", "inverse_transform"]),
+)
+def test_family_labels_to_sample_and_decode(family, data, name, method):
+    """``y`` of sample / inverse_transform: a known class per row, or a clear error."""
+    model = family[name]
+    n = data.draw(st.integers(0, 4))
+    scalar = data.draw(st.booleans())
+    y = data.draw(Y_VALUES) if scalar else data.draw(bad_labels(n))
+    label_arg = np.full(n, y, dtype=object) if scalar else y
+    required = label_problems(label_arg, n, name, model)
+    if method == "inverse_transform" and name in ("embedding", "label-regularised"):
+        required = [r"takes no y|only used to decode with conditional=True"]
+    if method == "inverse_transform" and n == 0:
+        required = [*required, r"0 sample\(s\)"]  # no codes to decode
+    if scalar and y is None:
+        required = []  # y=None: categories drawn (sample), or refused as missing (decode)
+        if method == "inverse_transform" and name in ("classifier", "conditional"):
+            required = [r"needs y|pass y"]
+    if method == "sample":
+        result = run(lambda: model.sample(n, random_state=0, y=y), required)
+    else:
+        Z = np.zeros((n, N_COMPONENTS))
+        result = run(lambda: model.inverse_transform(Z, y=y), required)
+    if result is not None:
+        check_result(result, (n, N_FEATURES), np.float64)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY_FACTORIES))
+@pytest.mark.parametrize("method", ["transform", "predict", "predict_proba", "sample"])
+def test_family_unfitted_calls_say_so(name, method):
+    model = FAMILY_FACTORIES[name]()
+    if not hasattr(model, method):
+        return
+    args = (3,) if method == "sample" else (np.zeros((2, N_FEATURES)),)
+    run(lambda: getattr(model, method)(*args), [r"not fitted yet"])

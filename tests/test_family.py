@@ -1,0 +1,413 @@
+"""The model family: label regularisation, the conditional AAE, AAEClassifier,
+AAEClustering and AAEEmbedding, parametrized over the estimators.
+
+Every model here is tiny and trains for two epochs on a slice of digits, except
+the two behavioural tests at the end, which train long enough to learn.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import skaae
+from skaae import (
+    AAEClassifier,
+    AAEClustering,
+    AAEEmbedding,
+    AdversarialAutoencoder,
+    GaussianMixturePrior,
+)
+
+TINY = {
+    "n_components": 2,
+    "hidden_layer_sizes": (32,),
+    "discriminator_layer_sizes": (32,),
+    "batch_size": 64,
+    "max_iter": 2,
+    "device": "cpu",
+    "random_state": 0,
+}
+N_TRAIN = 300
+
+# name -> (factory, how y is given: "semi" = some labels and -1, "full", None = no y)
+KINDS = {
+    "classifier": (lambda **kw: AAEClassifier(**{**TINY, **kw}), "semi"),
+    "clustering": (lambda **kw: AAEClustering(**{**TINY, "n_clusters": 4, **kw}), None),
+    "embedding": (lambda **kw: AAEEmbedding(**{**TINY, **kw}), "semi"),
+    "embedding-unsupervised": (
+        lambda **kw: AAEEmbedding(**{**TINY, "n_clusters": 4, **kw}),
+        None,
+    ),
+    "label-regularised": (
+        lambda **kw: AdversarialAutoencoder(
+            prior=GaussianMixturePrior(n_modes=10), **{**TINY, **kw}
+        ),
+        "semi",
+    ),
+    "conditional": (
+        lambda **kw: AdversarialAutoencoder(conditional=True, **{**TINY, **kw}),
+        "full",
+    ),
+}
+LABELLED_KINDS = [name for name, (_, mode) in KINDS.items() if mode is not None]
+SEMI_KINDS = [name for name, (_, mode) in KINDS.items() if mode == "semi"]
+CATEGORICAL_KINDS = ["classifier", "clustering", "embedding", "embedding-unsupervised"]
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    """(X_train, X_test, y_train, y_test) with string labels "d0".."d9"."""
+    X_train, X_test, y_train, y_test = digits
+    names = np.array([f"d{k}" for k in range(10)])
+    return X_train[:N_TRAIN], X_test[:100], names[y_train[:N_TRAIN]], names[y_test[:100]]
+
+
+def labels_for(mode, y):
+    """The y a kind is fitted with: None, every label, or every third label (object, -1)."""
+    if mode is None:
+        return None
+    if mode == "full":
+        return y
+    partial = y.astype(object)
+    partial[np.arange(len(y)) % 3 != 0] = -1
+    return partial
+
+
+def fit(name, data, **params):
+    factory, mode = KINDS[name]
+    X, _, y, _ = data
+    return factory(**params).fit(X, labels_for(mode, y))
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return {name: fit(name, data) for name in KINDS}
+
+
+def category_of(model):
+    """A valid y for sample / inverse_transform: a class label, or a cluster number."""
+    if hasattr(model, "classes_"):
+        return model.classes_[1]
+    return 1
+
+
+def outputs(model, X):
+    """Everything the model computes from X, for comparing two models."""
+    out = {"transform": model.transform(X)}
+    for method in ("predict", "predict_proba"):
+        if hasattr(model, method):
+            out[method] = getattr(model, method)(X)
+    out["sample"] = model.sample(5, random_state=3)
+    if isinstance(model, AAEEmbedding) or not (
+        hasattr(model, "categorical_prior_") or model._is_conditional()
+    ):
+        out["inverse_transform"] = model.inverse_transform(out["transform"])
+    else:
+        out["inverse_transform"] = model.inverse_transform(out["transform"], y=category_of(model))
+    return out
+
+
+def assert_same_outputs(a, b, X):
+    left, right = outputs(a, X), outputs(b, X)
+    assert left.keys() == right.keys()
+    for key in left:
+        np.testing.assert_array_equal(left[key], right[key], err_msg=key)
+
+
+# ------------------------------------------------------------- outputs
+
+
+@pytest.mark.parametrize("name", KINDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_output_shapes_and_dtypes(fitted, data, name, dtype):
+    model = fitted[name]
+    X = data[1][:7].astype(dtype)
+    Z = model.transform(X)
+    assert Z.shape == (7, 2) and Z.dtype == dtype and np.isfinite(Z).all()
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(X)
+        k = len(model.classes_) if hasattr(model, "classes_") else model.n_clusters
+        assert proba.shape == (7, k)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+        assert (proba >= 0).all()
+    if hasattr(model, "predict"):
+        labels = model.predict(X)
+        assert labels.shape == (7,)
+        if hasattr(model, "classes_"):
+            assert labels.dtype == model.classes_.dtype
+            assert set(labels) <= set(model.classes_)
+        else:
+            assert labels.dtype.kind == "i" and labels.min() >= 0
+        if hasattr(model, "predict_proba"):
+            proba_labels = model.predict_proba(X).argmax(axis=1)
+            expected = model.classes_[proba_labels] if hasattr(model, "classes_") else proba_labels
+            np.testing.assert_array_equal(labels, expected)
+    y = category_of(model) if hasattr(model, "classes_") or name != "label-regularised" else None
+    samples = model.sample(5, random_state=0, y=None if name == "embedding-unsupervised" else y)
+    assert samples.shape == (5, 64) and np.isfinite(samples).all()
+    assert model.sample(0).shape == (0, 64)
+    if name in ("classifier", "clustering", "conditional"):
+        decoded = model.inverse_transform(Z, y=y)
+        assert decoded.shape == (7, 64) and decoded.dtype == dtype
+        # One label for every row equals one label per row.
+        np.testing.assert_array_equal(model.inverse_transform(Z, y=[y] * 7), decoded)
+    else:
+        decoded = model.inverse_transform(Z)
+        assert decoded.shape == (7, 64) and decoded.dtype == dtype
+
+
+@pytest.mark.parametrize("name", SEMI_KINDS)
+def test_string_labels_with_unlabelled_samples(fitted, data, name):
+    model = fitted[name]
+    _, X_test, y_train, _ = data
+    assert model.classes_.tolist() == sorted(set(y_train[::3]))  # -1 is no class
+    if hasattr(model, "predict"):
+        predicted = model.predict(X_test)
+        assert predicted.dtype.kind == "U" and set(predicted) <= set(model.classes_)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 7, 7, 3, 9]),  # ints
+        np.array(["b", "a", "a", "b", "c"]),  # str
+        np.array(["b", "a", "a", "b", "c"], dtype=object),  # object str
+        np.array([0.0, 1.0, 1.0, 0.0, 2.0]),  # integral floats
+        np.array([2, 5, 5, 2, 2]),  # binary
+    ],
+    ids=["int", "str", "object", "float", "binary"],
+)
+def test_classifier_classes_follow_the_labels(data, labels):
+    """What scikit-learn's check_classifiers_classes tests, without -1 as a class."""
+    X = data[0][:100]
+    y = np.resize(labels, 100)
+    model = AAEClassifier(**TINY).fit(X, y)
+    np.testing.assert_array_equal(model.classes_, np.unique(y))
+    assert set(model.predict(X)) <= set(np.unique(y))
+
+
+def test_binary_labels_minus_one_and_one_say_what_minus_one_means(data):
+    y = np.resize([-1, 1], N_TRAIN)
+    with pytest.raises(ValueError, match=r"got 1 class.*-1 marks unlabelled"):
+        AAEClassifier(**TINY).fit(data[0], y)
+
+
+# ---------------------------------------------------------------- bad y
+
+
+@pytest.mark.parametrize("name", ["classifier", "embedding", "conditional"])
+@pytest.mark.parametrize("where", ["sample", "inverse_transform", "warm_start"])
+def test_unseen_labels_are_named(fitted, data, name, where):
+    model = fitted[name]
+    X, y = data[0], data[2]
+    if where == "sample":
+        call = lambda: model.sample(3, y=["d1", "zz", "d1"])  # noqa: E731
+    elif where == "inverse_transform":
+        if name == "embedding":
+            pytest.skip("AAEEmbedding.inverse_transform takes no y")
+        call = lambda: model.inverse_transform(np.zeros((2, 2)), y="zz")  # noqa: E731
+    else:
+        model = fit(name, data, warm_start=True, max_iter=1)
+        new = y.copy()
+        new[5] = "zz"
+        call = lambda: model.fit(X, new)  # noqa: E731
+    with pytest.raises(ValueError, match=r"not seen in fit: zz"):
+        call()
+
+
+def test_embedding_inverse_transform_refuses_y(fitted):
+    with pytest.raises(ValueError, match="takes no y"):
+        fitted["embedding"].inverse_transform(np.zeros((2, 2)), y="d1")
+
+
+@pytest.mark.parametrize("name", LABELLED_KINDS)
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("all-unlabelled", "no labelled sample"),
+        ("wrong-length", "inconsistent numbers of samples"),
+        ("continuous", "Unknown label type"),
+        ("nan", "contains NaN"),
+        ("2-D", r"1-D class labels|y should be a 1d array"),
+    ],
+)
+def test_bad_y_in_fit(data, name, case, match):
+    factory, _ = KINDS[name]
+    X, y = data[0], data[2]
+    bad = {
+        "all-unlabelled": np.full(len(X), -1),
+        "wrong-length": y[:-1],
+        "continuous": np.linspace(0, 1, len(X)),
+        "nan": np.where(np.arange(len(X)) == 3, np.nan, 1.0),
+        "2-D": np.stack([y, y], axis=1),
+    }[case]
+    with pytest.raises(ValueError, match=match):
+        factory().fit(X, bad)
+
+
+def test_classifier_needs_y(data):
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'y'"):
+        AAEClassifier(**TINY).fit(data[0])
+    with pytest.raises(ValueError, match="requires y"):
+        AAEClassifier(**TINY).fit(data[0], None)
+
+
+def test_conditional_needs_every_label(data):
+    X, y = data[0], data[2]
+    with pytest.raises(ValueError, match="conditional=True"):
+        KINDS["conditional"][0]().fit(X)
+    with pytest.raises(ValueError, match=r"no -1"):
+        KINDS["conditional"][0]().fit(X, labels_for("semi", y))
+
+
+def test_label_regularisation_needs_a_component_per_class(data):
+    X, y = data[0], data[2]
+    prior = GaussianMixturePrior(n_modes=3)
+    with pytest.raises(ValueError, match=r"10 classes but the prior has 3 components"):
+        AdversarialAutoencoder(prior=prior, **TINY).fit(X, y)
+
+
+def test_a_unimodal_prior_ignores_y(data):
+    X, _, y, _ = data
+    without = AdversarialAutoencoder(**TINY).fit(X)
+    with_y = AdversarialAutoencoder(**TINY).fit(X, y)
+    assert not hasattr(with_y, "classes_")
+    np.testing.assert_array_equal(with_y.transform(X), without.transform(X))
+
+
+def test_embedding_with_labels_ignores_another_n_clusters_with_a_warning(data):
+    X, _, y, _ = data
+    with pytest.warns(UserWarning, match=r"n_clusters=4 is ignored .* the 10 classes"):
+        model = AAEEmbedding(n_clusters=4, **TINY).fit(X, y)
+    assert model.cluster_heads_.heads.shape == (10, 2)
+
+
+@pytest.mark.parametrize("name", ["clustering", "embedding-unsupervised"])
+def test_one_cluster(data, name):
+    model = KINDS[name][0](n_clusters=1).fit(data[0])
+    X = data[1]
+    assert (model.predict(X) == 0).all()
+    assert np.isfinite(model.transform(X)).all()
+    if hasattr(model, "predict_proba"):
+        np.testing.assert_array_equal(model.predict_proba(X), np.ones((len(X), 1)))
+
+
+# ------------------------------------------------- fitting and persistence
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_same_seed_gives_bit_identical_models(fitted, data, name):
+    assert_same_outputs(fit(name, data), fitted[name], data[1])
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_pickle_and_safe_save_round_trips(fitted, data, name, tmp_path):
+    model = fitted[name]
+    assert_same_outputs(pickle.loads(pickle.dumps(model)), model, data[1])
+    skaae.save(model, tmp_path / "model.skaae")
+    loaded = skaae.load(tmp_path / "model.skaae")
+    assert type(loaded) is type(model)
+    assert_same_outputs(loaded, model, data[1])
+    for attribute in ("classes_", "labels_"):
+        if hasattr(model, attribute):
+            np.testing.assert_array_equal(getattr(loaded, attribute), getattr(model, attribute))
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_warm_start_continues(data, name, tmp_path):
+    model = fit(name, data, warm_start=True, max_iter=1)
+    before = model.transform(data[1])
+    mode = KINDS[name][1]
+    model.fit(data[0], labels_for(mode, data[2]))
+    assert model.n_iter_ == 2 and [r["epoch"] for r in model.history_] == [1, 2]
+    assert not np.array_equal(model.transform(data[1]), before)
+    # A loaded model continues as an unpickled one does (neither keeps the optimisers).
+    skaae.save(model, tmp_path / "model.skaae")
+    loaded, unpickled = skaae.load(tmp_path / "model.skaae"), pickle.loads(pickle.dumps(model))
+    for copy in (loaded, unpickled):
+        copy.fit(data[0], labels_for(mode, data[2]))
+        assert copy.n_iter_ == 3
+    np.testing.assert_array_equal(loaded.transform(data[1]), unpickled.transform(data[1]))
+
+
+@pytest.mark.parametrize("name", LABELLED_KINDS)
+def test_early_stopping_with_labels(data, name):
+    model = fit(name, data, early_stopping=True, validation_fraction=0.2, max_iter=3)
+    assert all("validation_loss" in record for record in model.history_)
+    # The split keeps each sample's label with its row.
+    X = np.arange(40, dtype=float)[:, None]
+    labels = np.arange(40)
+    train, validation, train_labels, validation_labels = model._split_validation(X, 0, labels)
+    np.testing.assert_array_equal(train[:, 0], train_labels)
+    np.testing.assert_array_equal(validation[:, 0], validation_labels)
+    assert len(validation) == 8
+
+
+@pytest.mark.parametrize("name", ["clustering", "embedding-unsupervised"])
+def test_labels_are_the_predictions_on_the_training_data(fitted, data, name):
+    model = fitted[name]
+    np.testing.assert_array_equal(model.labels_, model.predict(data[0]))
+    np.testing.assert_array_equal(model.fit_predict(data[0]), model.labels_)
+
+
+def test_clustering_of_sparse_input_equals_dense(fitted, data):
+    model = fitted["clustering"]
+    X = data[1].copy()
+    X[X < 0.5] = 0
+    for fmt in (sp.csr_matrix, sp.csc_array):
+        np.testing.assert_array_equal(model.predict_proba(fmt(X)), model.predict_proba(X))
+    refit = KINDS["clustering"][0]().fit(sp.csr_matrix(data[0]))
+    np.testing.assert_array_equal(refit.labels_, fitted["clustering"].labels_)
+
+
+@pytest.mark.parametrize("name", ["embedding", "embedding-unsupervised"])
+def test_embedding_is_the_cluster_heads_of_the_code(fitted, data, name):
+    model = fitted[name]
+    X = data[1]
+    probabilities = model._category_probabilities(X)
+    heads = model.cluster_heads_.heads.detach().numpy().astype(np.float64)
+    expected = probabilities @ heads + model._style_codes(X)
+    np.testing.assert_allclose(model.transform(X), expected, rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------ behaviour
+
+
+def test_fully_supervised_classifier_learns_digits(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = AAEClassifier(
+        n_components=4,
+        hidden_layer_sizes=(64,),
+        discriminator_layer_sizes=(32,),
+        max_iter=20,
+        device="cpu",
+        random_state=0,
+    ).fit(X_train, y_train)
+    assert model.score(X_test, y_test) > 0.85
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Label regularisation does not pin yet: with every label, 20 epochs of digits put "
+    "0.19 of the test codes nearest their class's component (codes collapse onto 2 of the 10 "
+    "components; adversarial_weight 0.1-1, learning rates 3e-4-3e-3 and 40 epochs did no "
+    "better). Training quality is being tuned; strict, so the fix must remove this mark.",
+)
+def test_label_regularisation_pins_classes_to_their_components(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = AdversarialAutoencoder(
+        prior=GaussianMixturePrior(n_modes=10),
+        hidden_layer_sizes=(64,),
+        discriminator_layer_sizes=(32,),
+        learning_rate=1e-3,
+        adversarial_weight=0.1,
+        max_iter=20,
+        device="cpu",
+        random_state=0,
+    ).fit(X_train, y_train)
+    Z = model.transform(X_test)
+    means = model.prior_.means_
+    nearest = np.linalg.norm(Z[:, None, :] - means[None], axis=2).argmin(axis=1)
+    assert np.mean(model.classes_[nearest] == y_test) > 0.5
