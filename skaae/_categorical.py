@@ -11,6 +11,7 @@ else (validation, scaling, the epoch loop, inference, persistence) is the
 :class:`~skaae.AdversarialAutoencoder`'s.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -29,18 +30,38 @@ from .training import AdversarialTrainer, LatentPart
 __all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
 
 
+_CATEGORICAL_ATTRIBUTES = """\
+prior_ : Prior
+    The prior of the style code, bound to ``n_components``.
+categorical_prior_ : CategoricalPrior
+    The prior Cat(1/k) of the categorical part, over the k classes or
+    clusters.
+categorical_discriminator_ : torch.nn.Module
+    The discriminator of the categorical part (``discriminator_`` is the
+    style's).
+"""
+
+
 def with_shared_docs(cls):
     """Fill the ``%(shared_parameters)s`` and ``%(shared_attributes)s`` of a docstring.
 
     The parameters from ``posterior`` on and the attributes from
     ``reconstruction_loss_`` on are documented once, in
-    :class:`AdversarialAutoencoder`.
+    :class:`AdversarialAutoencoder`; the attributes of the categorical part
+    once, here.
     """
-    doc = AdversarialAutoencoder.__doc__
-    parameters = doc[doc.index("    posterior :") : doc.index("\n    Attributes\n")]
-    attributes = doc[doc.index("    reconstruction_loss_ :") : doc.index("\n    See Also\n")]
-    cls.__doc__ = cls.__doc__.replace("%(shared_parameters)s", parameters.rstrip("\n")).replace(
-        "%(shared_attributes)s", attributes.rstrip("\n")
+    # Both docstrings dedented (inspect.cleandoc), so the pieces line up whatever
+    # the Python version does to docstring indentation.
+    doc = inspect.cleandoc(AdversarialAutoencoder.__doc__)
+    parameters = doc[doc.index("\nposterior :") + 1 : doc.index("\nAttributes\n")]
+    attributes = (
+        _CATEGORICAL_ATTRIBUTES
+        + doc[doc.index("\nreconstruction_loss_ :") + 1 : doc.index("\nSee Also\n")]
+    )
+    cls.__doc__ = (
+        inspect.cleandoc(cls.__doc__)
+        .replace("%(shared_parameters)s", parameters.rstrip("\n"))
+        .replace("%(shared_attributes)s", attributes.rstrip("\n"))
     )
     return cls
 

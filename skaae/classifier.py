@@ -12,50 +12,50 @@ __all__ = ["AAEClassifier"]
 class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
     """Semi-supervised classifier: an adversarial autoencoder with a label part and a style part.
 
-        The encoder outputs class probabilities q(y|x) (a softmax) and a style
-        code z; the decoder reconstructs x from ``[y, z]``. One discriminator
-        pushes q(y|x) towards one-hot vectors of the categorical prior Cat(y),
-        another pushes z towards ``prior``, and on every mini-batch a labelled
-        mini-batch trains q(y|x) with cross-entropy (the paper's Sec. 5). The
-        unlabelled samples (``y == -1``) shape the classes through the
-        reconstruction and the categorical adversary; with every label given the
-        model is fully supervised.
+    The encoder outputs class probabilities q(y|x) (a softmax) and a style
+    code z; the decoder reconstructs x from ``[y, z]``. One discriminator
+    pushes q(y|x) towards one-hot vectors of the categorical prior Cat(y),
+    another pushes z towards ``prior``, and on every mini-batch a labelled
+    mini-batch trains q(y|x) with cross-entropy (the paper's Sec. 5). The
+    unlabelled samples (``y == -1``) shape the classes through the
+    reconstruction and the categorical adversary; with every label given the
+    model is fully supervised.
 
-        Parameters
-        ----------
-        n_components : int, default=8
-            Dimension of the style code z (what ``transform`` returns).
-        supervised_weight : float, default=1.0
-            Weight of the supervised cross-entropy relative to the
-            reconstruction loss (the phases share one optimiser).
-        prior : str or Prior, default="gaussian"
-            Prior of the style code; see :class:`AdversarialAutoencoder`.
+    Parameters
+    ----------
+    n_components : int, default=8
+        Dimension of the style code z (what ``transform`` returns).
+    supervised_weight : float, default=1.0
+        Weight of the supervised cross-entropy relative to the
+        reconstruction loss (the phases share one optimiser).
+    prior : str or Prior, default="gaussian"
+        Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            The class labels seen in ``fit`` (-1, unlabelled, excluded).
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels seen in ``fit`` (-1, unlabelled, excluded).
     %(shared_attributes)s
 
-        See Also
-        --------
-        AdversarialAutoencoder : The unsupervised model, and label regularisation.
-        sklearn.semi_supervised.LabelSpreading : A graph-based semi-supervised classifier.
+    See Also
+    --------
+    AdversarialAutoencoder : The unsupervised model, and label regularisation.
+    sklearn.semi_supervised.LabelSpreading : A graph-based semi-supervised classifier.
 
-        References
-        ----------
-        A. Makhzani et al. "Adversarial Autoencoders", Sec. 5. arXiv:1511.05644.
+    References
+    ----------
+    A. Makhzani et al. "Adversarial Autoencoders", Sec. 5. arXiv:1511.05644.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.datasets import load_digits
-        >>> from skaae import AAEClassifier
-        >>> X, y = load_digits(return_X_y=True)
-        >>> y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)  # 10 % labelled
-        >>> clf = AAEClassifier(max_iter=5, random_state=0).fit(X / 16, y_partial)
-        >>> clf.predict(X[:3] / 16).shape
-        (3,)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skaae import AAEClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)  # 10 % labelled
+    >>> clf = AAEClassifier(max_iter=5, random_state=0).fit(X / 16, y_partial)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
     """
 
     def __init__(

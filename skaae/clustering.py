@@ -15,46 +15,46 @@ __all__ = ["AAEClustering"]
 class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     """Clustering: an adversarial autoencoder whose code is a cluster and a style.
 
-        The model of :class:`AAEClassifier` without labels (the paper's Sec. 6):
-        the encoder outputs cluster probabilities q(y|x) over ``n_clusters``
-        categories and a style code z. The categorical adversary makes q(y|x)
-        confident (near one-hot) and the clusters equally used, and the decoder
-        must reconstruct x from the cluster and the style, so the cluster has to
-        carry what the style cannot: the coarse content of x.
+    The model of :class:`AAEClassifier` without labels (the paper's Sec. 6):
+    the encoder outputs cluster probabilities q(y|x) over ``n_clusters``
+    categories and a style code z. The categorical adversary makes q(y|x)
+    confident (near one-hot) and the clusters equally used, and the decoder
+    must reconstruct x from the cluster and the style, so the cluster has to
+    carry what the style cannot: the coarse content of x.
 
-        Parameters
-        ----------
-        n_clusters : int, default=16
-            Number of clusters (the paper: 16 or 30 on MNIST).
-        n_components : int, default=8
-            Dimension of the style code z (what ``transform`` returns).
-        prior : str or Prior, default="gaussian"
-            Prior of the style code; see :class:`AdversarialAutoencoder`.
+    Parameters
+    ----------
+    n_clusters : int, default=16
+        Number of clusters (the paper: 16 or 30 on MNIST).
+    n_components : int, default=8
+        Dimension of the style code z (what ``transform`` returns).
+    prior : str or Prior, default="gaussian"
+        Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
-        Attributes
-        ----------
-        labels_ : ndarray of shape (n_samples,)
-            The cluster of each training sample.
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        The cluster of each training sample.
     %(shared_attributes)s
 
-        See Also
-        --------
-        AAEClassifier : The same model, trained with labels.
-        sklearn.cluster.KMeans : Clustering on the input space.
-        skaae.metrics.cluster_accuracy : The paper's measure of a clustering.
+    See Also
+    --------
+    AAEClassifier : The same model, trained with labels.
+    sklearn.cluster.KMeans : Clustering on the input space.
+    skaae.metrics.cluster_accuracy : The paper's measure of a clustering.
 
-        References
-        ----------
-        A. Makhzani et al. "Adversarial Autoencoders", Sec. 6. arXiv:1511.05644.
+    References
+    ----------
+    A. Makhzani et al. "Adversarial Autoencoders", Sec. 6. arXiv:1511.05644.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_digits
-        >>> from skaae import AAEClustering
-        >>> X = load_digits().data / 16
-        >>> clustering = AAEClustering(n_clusters=10, max_iter=5, random_state=0).fit(X)
-        >>> clustering.labels_.shape
-        (1797,)
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skaae import AAEClustering
+    >>> X = load_digits().data / 16
+    >>> clustering = AAEClustering(n_clusters=10, max_iter=5, random_state=0).fit(X)
+    >>> clustering.labels_.shape
+    (1797,)
     """
 
     _parameter_constraints = {

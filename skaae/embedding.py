@@ -18,63 +18,63 @@ __all__ = ["AAEEmbedding"]
 class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     """Low-dimensional embedding made of learned cluster heads plus a style.
 
-        The paper's dimensionality reduction (Sec. 7): the encoder outputs
-        cluster probabilities y over ``n_clusters`` categories (pushed to one-hot
-        vectors by a categorical adversary) and a style z of ``n_components``
-        dimensions (pushed to ``prior``). The representation is ``W_c y + z``,
-        where each row of ``W_c`` is a learned cluster head; the decoder
-        reconstructs x from it, and a penalty keeps any two heads at least
-        ``min_distance`` apart. The embedding (``transform``) is that
-        representation: clusters land around their heads, with the style spread
-        about them. With labels (``fit(X, y)``, -1 for unlabelled) the clusters
-        are the classes and a cross-entropy phase trains them on the labelled
-        samples.
+    The paper's dimensionality reduction (Sec. 7): the encoder outputs
+    cluster probabilities y over ``n_clusters`` categories (pushed to one-hot
+    vectors by a categorical adversary) and a style z of ``n_components``
+    dimensions (pushed to ``prior``). The representation is ``W_c y + z``,
+    where each row of ``W_c`` is a learned cluster head; the decoder
+    reconstructs x from it, and a penalty keeps any two heads at least
+    ``min_distance`` apart. The embedding (``transform``) is that
+    representation: clusters land around their heads, with the style spread
+    about them. With labels (``fit(X, y)``, -1 for unlabelled) the clusters
+    are the classes and a cross-entropy phase trains them on the labelled
+    samples.
 
-        Parameters
-        ----------
-        n_components : int, default=2
-            Dimension of the embedding.
-        n_clusters : int or None, default=None
-            Number of cluster heads when fitted without labels (None: 16). With
-            labels there is one head per class: leave it None (another value
-            is ignored, with a warning).
-        min_distance : float, default=6.0
-            Two cluster heads closer than this are pushed apart (the paper's
-            threshold eta), in units of the style prior's scale.
-        supervised_weight : float, default=1.0
-            Weight of the supervised cross-entropy (with labels only).
-        prior : str or Prior, default="gaussian"
-            Prior of the style; see :class:`AdversarialAutoencoder`.
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the embedding.
+    n_clusters : int or None, default=None
+        Number of cluster heads when fitted without labels (None: 16). With
+        labels there is one head per class: leave it None (another value
+        is ignored, with a warning).
+    min_distance : float, default=6.0
+        Two cluster heads closer than this are pushed apart (the paper's
+        threshold eta), in units of the style prior's scale.
+    supervised_weight : float, default=1.0
+        Weight of the supervised cross-entropy (with labels only).
+    prior : str or Prior, default="gaussian"
+        Prior of the style; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
-        Attributes
-        ----------
-        cluster_heads_ : torch.nn.Module
-            The learned heads; ``cluster_heads_.heads`` is ``W_c``, of shape
-            ``(n_clusters, n_components)``.
-        classes_ : ndarray of shape (n_classes,)
-            The class labels, when fitted with labels.
-        labels_ : ndarray of shape (n_samples,)
-            The cluster of each training sample (its class label, when fitted
-            with labels).
+    Attributes
+    ----------
+    cluster_heads_ : torch.nn.Module
+        The learned heads; ``cluster_heads_.heads`` is ``W_c``, of shape
+        ``(n_clusters, n_components)``.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, when fitted with labels.
+    labels_ : ndarray of shape (n_samples,)
+        The cluster of each training sample (its class label, when fitted
+        with labels).
     %(shared_attributes)s
 
-        See Also
-        --------
-        AdversarialAutoencoder : Dimensionality reduction without cluster heads.
-        AAEClustering : Clustering with the same kind of code.
+    See Also
+    --------
+    AdversarialAutoencoder : Dimensionality reduction without cluster heads.
+    AAEClustering : Clustering with the same kind of code.
 
-        References
-        ----------
-        A. Makhzani et al. "Adversarial Autoencoders", Sec. 7. arXiv:1511.05644.
+    References
+    ----------
+    A. Makhzani et al. "Adversarial Autoencoders", Sec. 7. arXiv:1511.05644.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_digits
-        >>> from skaae import AAEEmbedding
-        >>> X = load_digits().data / 16
-        >>> embedding = AAEEmbedding(n_clusters=10, max_iter=5, random_state=0).fit(X)
-        >>> embedding.transform(X).shape
-        (1797, 2)
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skaae import AAEEmbedding
+    >>> X = load_digits().data / 16
+    >>> embedding = AAEEmbedding(n_clusters=10, max_iter=5, random_state=0).fit(X)
+    >>> embedding.transform(X).shape
+    (1797, 2)
     """
 
     _module_attributes = (*CategoricalStyleAutoencoder._module_attributes, "cluster_heads_")
