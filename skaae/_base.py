@@ -320,30 +320,32 @@ class BaseAdversarialEstimator(BaseEstimator):
         blocks.
         """
         device = self._runtime_device()
-        model = self._inference_model(device)
+        model = self._inference_model(device, X.dtype)
         with torch.inference_mode():
             return self._map_batches(
                 lambda block, *extra: function(model, block, device, *extra), X, *aligned
             )
 
-    def _inference_model(self, device):
+    def _inference_model(self, device, input_dtype):
         """A shallow copy of this estimator whose networks compute inference.
 
-        On the CPU they are float64 copies: BLAS kernels change with the
-        number of rows, which in float32 changes a row's result in its last
-        bits, so the output for a sample would depend on the other samples of
-        the call (and a near tie of ``predict`` could flip). In float64 that
-        noise is about 1e-16, far below what any output resolves. On CUDA the
-        float32 networks themselves run, for speed. The copies also leave the
-        fitted networks untouched by concurrent calls.
+        Inference computes in the precision of the input, as scikit-learn's
+        estimators do: float64 input runs float64 copies of the networks on
+        the CPU, float32 input the float32 networks themselves (about twice
+        as fast). In float32, BLAS kernels change with the number of rows,
+        which changes a row's result in its last bits (about 5e-7), so the
+        output for a sample depends slightly on the other samples of the
+        call; in float64 that noise is about 1e-16. On CUDA the float32
+        networks always run, for speed.
         """
         model = object.__new__(type(self))
         model.__dict__.update(self.__dict__)
-        model._inference_dtype = torch.float64 if device.type == "cpu" else torch.float32
+        exact = device.type == "cpu" and np.dtype(input_dtype) == np.float64
+        model._inference_dtype = torch.float64 if exact else torch.float32
         for name in self._module_attributes:
             module = getattr(self, name)
-            if model._inference_dtype != torch.float32:
-                module = copy.deepcopy(module).to(model._inference_dtype)
+            if exact:
+                module = copy.deepcopy(module).to(torch.float64)
             setattr(model, name, module.eval())
         return model
 
