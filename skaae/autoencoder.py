@@ -3,16 +3,14 @@
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
 from ._base import BaseAdversarialEstimator, _check_float32_range, _layer_sizes
-from ._batching import BatchSource
+from ._batching import make_batch_source
 from .nn import ACTIVATIONS, ENCODERS, make_encoder, make_mlp
 from .priors import PRIORS, Prior, resolve_prior
 from .training import AdversarialTrainer, LatentPart
@@ -29,6 +27,12 @@ def _mse_loss(output, x):
 
 
 _RECONSTRUCTION_LOSSES = {"bce": _bce_loss, "mse": _mse_loss}
+
+# What continues training, and how to start afresh instead, per method.
+_RESUMING = {
+    "fit": ("warm_start=True", "set warm_start=False to train new networks"),
+    "partial_fit": ("partial_fit", "call fit to train new networks"),
+}
 
 
 class AdversarialAutoencoder(
@@ -175,6 +179,20 @@ class AdversarialAutoencoder(
     none finished), warns with a ``RuntimeWarning`` and returns: the
     estimator is usable, and a ``warm_start`` fit continues from there.
 
+    Data larger than memory: a ``numpy.memmap`` passed to ``fit``,
+    ``partial_fit``, ``transform`` or ``score`` stays on disk. It is validated
+    and summarised (range, column means and variances, merged chunk by chunk
+    in float64) in one pass of 4 MiB chunks, read with plain file reads so
+    that the file's pages are not mapped into the process (reading through a
+    mapping counts every page read towards the resident set size). Training
+    reads it in blocks of consecutive rows, shuffled in windows of 16 blocks
+    (see ``skaae._batching.BlockShuffledSource`` for the trade-off); data
+    that fits in one window (about 64 MiB) trains exactly as the same array
+    in memory. Memory use stays about one window plus the model, whatever
+    the size of the file. Sparse matrices are kept as they are and
+    densified one mini-batch at a time. For a stream of chunks that are not
+    one array, use :meth:`partial_fit`.
+
     References
     ----------
     A. Makhzani, J. Shlens, N. Jaitly, I. Goodfellow, B. Frey. "Adversarial
@@ -294,7 +312,10 @@ class AdversarialAutoencoder(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse matrices are densified one mini-batch at a
-            time.
+            time. A ``numpy.memmap`` (e.g. from ``np.load(path,
+            mmap_mode="r")``) stays on disk: it is validated and summarised
+            in one chunked pass and read a window of blocks at a time, so
+            memory use does not grow with its size (see Notes).
         y : None
             Ignored.
 
@@ -304,17 +325,68 @@ class AdversarialAutoencoder(
             The fitted estimator.
         """
         resume = self.warm_start and hasattr(self, "encoder_")
-        X = self._validate_X(X, reset=not resume)
+        X, summary = self._validate_X(X, reset=not resume, summarise=True)
         seed = self._seed()
+        self._start(summary, seed, resume, "fit")
+        train, validation = self._split_rows(X.shape[0], seed)
+        self._train(X, seed, resume, train, validation)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on X, continuing from the current model.
+
+        The first call (on an unfitted estimator) initialises the model from
+        this first chunk: the prior, the reconstruction loss
+        (``reconstruction_loss="auto"`` looks at this chunk only) and, for the
+        MSE loss, the input scaling (the mean and standard deviation of this
+        chunk). Unlike the running statistics of ``IncrementalPCA``, that
+        scaling stays fixed afterwards, since the networks are trained on
+        inputs scaled by it: make the first chunk representative. Later
+        calls check that X has the same features and run one epoch over it
+        with the same optimiser state. ``n_iter_`` counts the epochs run, one
+        per call (as in ``MLPRegressor.partial_fit``), and ``max_iter``,
+        ``warm_start`` and ``early_stopping`` play no part. Ctrl-C and
+        divergence are handled as in :meth:`fit` (see Notes), for the epoch
+        of this call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data; sparse matrices and memmaps are
+            streamed as in :meth:`fit`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AdversarialAutoencoder
+            The updated estimator.
+        """
+        resume = hasattr(self, "encoder_")
+        X, summary = self._validate_X(X, reset=not resume, summarise=True)
+        seed = self._seed()
+        self._start(summary, seed, resume, "partial_fit")
+        self._train(X, seed, resume, incremental=True)
+        return self
+
+    def _start(self, summary, seed, resume, method):
+        """Check the data range and the structure, or initialise a fresh model."""
         if resume:
-            self._check_warm_start_structure()
+            self._check_warm_start_structure(*_RESUMING[method])
+            self._check_reconstruction_range(summary)
         else:
-            self._initialise(X, seed)
+            loss = self._choose_reconstruction_loss(summary)
+            self._check_reconstruction_range(summary, loss)
+            self._initialise(summary, seed, loss)
+
+    def _train(self, X, seed, resume, train=None, validation=None, incremental=False):
+        """Train on rows ``train`` of ``X`` (all when None) with the fault handling of the base."""
         device = self._runtime_device()
-        train, validation = self._split_validation(X, seed)
-        self._train_source = self._source(train, device)
-        self._validation_source = None if validation is None else self._source(validation, device)
-        self._check_reconstruction_range(X)
+        self._train_source = self._source(X, device, train)
+        self._validation_source = (
+            None if validation is None else self._source(X, device, validation)
+        )
         trainer = getattr(self, "_trainer", None) if resume else None
         if trainer is None or trainer.device != device:
             trainer = self._make_trainer(device)
@@ -333,16 +405,15 @@ class AdversarialAutoencoder(
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:
-            self._train_epochs(resume)
+            self._train_epochs(resume, incremental)
         finally:
             del self._train_source, self._validation_source, self._shuffle_generator
-        return self
 
-    def _initialise(self, X, seed):
+    def _initialise(self, summary, seed, loss):
         """Set the prior, the loss, the input scaling and fresh networks."""
         self.prior_ = resolve_prior(self.prior, self.n_components)
-        self.reconstruction_loss_ = self._choose_reconstruction_loss(X)
-        self._offset, self._scale = self._input_scaling(X)
+        self.reconstruction_loss_ = loss
+        self._offset, self._scale = self._input_scaling(summary)
         self._record_structure()
         with torch.random.fork_rng(devices=[]):
             # The CPU generator only: torch.manual_seed would reseed CUDA too.
@@ -371,33 +442,30 @@ class AdversarialAutoencoder(
             n_components, _layer_sizes(structure["discriminator_layer_sizes"]), 1, activation
         )
 
-    def _check_reconstruction_range(self, X):
-        if self.reconstruction_loss_ == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
+    def _check_reconstruction_range(self, summary, loss=None):
+        """Raise if the BCE loss (``loss``, default the fitted one) meets X outside [0, 1]."""
+        loss = self.reconstruction_loss_ if loss is None else loss
+        if loss == "bce" and (summary.min < 0 or summary.max > 1):
             raise ValueError(
                 f"reconstruction_loss='bce' needs X in [0, 1]; got values in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale X, or use reconstruction_loss='mse'."
+                f"[{summary.min:.4g}, {summary.max:.4g}]. Scale X, or use "
+                "reconstruction_loss='mse'."
             )
 
-    def _choose_reconstruction_loss(self, X):
+    def _choose_reconstruction_loss(self, summary):
         if self.reconstruction_loss != "auto":
             return self.reconstruction_loss
-        low, high = (X.min(), X.max()) if X.shape[0] else (0.0, 0.0)
-        return "bce" if 0.0 <= low and high <= 1.0 else "mse"
+        return "bce" if 0.0 <= summary.min and summary.max <= 1.0 else "mse"
 
-    def _input_scaling(self, X):
+    def _input_scaling(self, summary):
         """Offset and scale that standardise the features for the MSE loss."""
         if self.reconstruction_loss_ != "mse":
             return None, None
-        # In float64: the squares of large float32 values overflow float32.
-        if sp.issparse(X):
-            mean, var = mean_variance_axis(X.astype(np.float64, copy=False), axis=0)
-        else:
-            mean, var = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
-        std = np.sqrt(var)
+        mean, std = summary.mean, np.sqrt(summary.var)
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
-    def _source(self, X, device):
-        return BatchSource(X, device, offset=self._offset, scale=self._scale)
+    def _source(self, X, device, rows=None):
+        return make_batch_source(X, device, offset=self._offset, scale=self._scale, rows=rows)
 
     def _make_trainer(self, device):
         part = LatentPart(self.prior_, self.discriminator_, slice(0, self.n_components))
@@ -444,7 +512,7 @@ class AdversarialAutoencoder(
             lambda block, device: self._embed(self._to_model_input(block, device)), X
         )
         self._check_finite_output(codes, "codes")
-        return codes.astype(X.dtype, copy=False)
+        return codes.astype(_float_dtype(X), copy=False)
 
     def inverse_transform(self, X):
         """Decode codes back to data space.
@@ -513,8 +581,8 @@ class AdversarialAutoencoder(
             Minus the mean reconstruction loss.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        self._check_reconstruction_range(X)
+        X, summary = self._validate_X(X, reset=False, summarise=True)
+        self._check_reconstruction_range(summary)
         reconstruction_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
 
         def summed_loss(block, device):
@@ -561,3 +629,8 @@ class AdversarialAutoencoder(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _float_dtype(X):
+    """The dtype of outputs computed from ``X``: its own if float32/64, else float64."""
+    return X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
