@@ -106,13 +106,15 @@ class BaseAdversarialEstimator(BaseEstimator):
 
         A memory-mapped ``X`` is not copied: it is checked chunk by chunk (see
         :mod:`skaae._out_of_core`). With ``summarise=True``, return
-        ``(X, summary)``: the range and column moments of ``X`` (attributes
-        ``min``, ``max``, ``mean``, ``var``), gathered in the same pass for a
+        ``(X, summary)``: the range of ``X`` (attributes ``min``, ``max``) and,
+        for a fresh fit (``reset=True``, when the input scaling is set), its
+        column moments (``mean``, ``var``), gathered in the same pass for a
         memmap and computed on first use otherwise.
         """
         if is_memory_mapped(X):
             X = self._check_memmap(X, reset)
-            summary = _summarise_memmap(X, type(self).__name__, moments=summarise)
+            moments = summarise and reset
+            summary = _summarise_memmap(X, type(self).__name__, moments=moments)
         else:
             X = validate_data(
                 self,
