@@ -14,9 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils import assert_all_finite
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import check_random_state, validate_data
+from sklearn.utils.validation import check_array, check_random_state, validate_data
 
+from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_row_blocks
 from .training import TrainingDivergedError
 
 __all__ = ["BaseAdversarialEstimator", "resolve_device"]
@@ -99,17 +101,53 @@ class BaseAdversarialEstimator(BaseEstimator):
         _parse_device(self.device)
         _check_callbacks(self.callbacks)
 
-    def _validate_X(self, X, reset):
-        """Validate ``X`` (dense, sparse or DataFrame) and record or check its features."""
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=("csr", "csc"),
+    def _validate_X(self, X, reset, summarise=False):
+        """Validate ``X`` (dense, sparse, DataFrame or memmap); record or check its features.
+
+        A memory-mapped ``X`` is not copied: it is checked chunk by chunk (see
+        :mod:`skaae._out_of_core`). With ``summarise=True``, return
+        ``(X, summary)``: the range of ``X`` (attributes ``min``, ``max``) and,
+        for a fresh fit (``reset=True``, when the input scaling is set), its
+        column moments (``mean``, ``var``), gathered in the same pass for a
+        memmap and computed on first use otherwise.
+        """
+        if is_memory_mapped(X):
+            X = self._check_memmap(X, reset)
+            moments = summarise and reset
+            summary = _summarise_memmap(X, type(self).__name__, moments=moments)
+        else:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse=("csr", "csc"),
+                dtype=(np.float64, np.float32),
+                ensure_min_samples=1,
+            )
+            _check_float32_range(X, "X")
+            summary = ArraySummary(X)
+        return (X, summary) if summarise else X
+
+    def _check_memmap(self, X, reset):
+        """Check the shape and dtype of memory-mapped ``X`` without reading it; return it.
+
+        Any numeric dtype is kept as it is (batches are converted to float32
+        as they are read); scikit-learn's own checks run on the first row.
+        """
+        head = X[:1] if X.ndim else X
+        check_array(
+            head,
             dtype=(np.float64, np.float32),
             ensure_min_samples=1,
+            input_name="X",
+            estimator=self,
         )
-        _check_float32_range(X, "X")
+        if X.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} reads memory-mapped X with a numeric dtype only; "
+                f"got dtype {X.dtype}."
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)
         return X
 
     def _check_finite_output(self, values, what):
@@ -130,27 +168,39 @@ class BaseAdversarialEstimator(BaseEstimator):
         """One integer seed drawn from ``random_state``, for torch generators."""
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _split_validation(self, X, seed, labels=None):
-        """Split ``X`` and ``labels`` into training and validation parts.
+    def _split_rows(self, n_samples, seed):
+        """Sorted row indices ``(train, validation)``; ``(None, None)`` without early stopping.
 
-        Returns ``(X_train, X_validation, labels_train, labels_validation)``;
-        the validation parts are None without early stopping.
+        Indices rather than copies, so that a memory-mapped X stays on disk.
         """
-        n_val = round(self.validation_fraction * X.shape[0]) if self.early_stopping else 0
-        if n_val < 1 or n_val >= X.shape[0]:
+        n_val = round(self.validation_fraction * n_samples) if self.early_stopping else 0
+        if n_val < 1 or n_val >= n_samples:
             if self.early_stopping:
                 raise ValueError(
                     f"validation_fraction={self.validation_fraction} leaves no validation or "
-                    f"no training samples out of {X.shape[0]}."
+                    f"no training samples out of {n_samples}."
                 )
+            return None, None
+        order = np.random.RandomState(seed).permutation(n_samples)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _split_validation(self, X, seed, labels=None):
+        """Split ``X`` and ``labels`` into training and validation copies.
+
+        Returns ``(X_train, X_validation, labels_train, labels_validation)``;
+        the validation parts are None without early stopping. (``fit`` uses
+        the row indices of :meth:`_split_rows` instead, to copy nothing.)
+        """
+        train, validation = self._split_rows(X.shape[0], seed)
+        if train is None:
             return X, None, labels, None
-        order = np.random.RandomState(seed).permutation(X.shape[0])
-        train, validation = np.sort(order[n_val:]), np.sort(order[:n_val])
         if labels is None:
             return X[train], X[validation], None, None
         return X[train], X[validation], labels[train], labels[validation]
 
-    def _check_warm_start_structure(self):
+    def _check_warm_start_structure(
+        self, what="warm_start=True", remedy="set warm_start=False to train new networks"
+    ):
         """Raise if a parameter that shapes the networks changed since the last fit."""
         params = self.get_params(deep=False)
         changed = [
@@ -159,10 +209,7 @@ class BaseAdversarialEstimator(BaseEstimator):
             if _comparable(params[name]) != _comparable(self._fitted_structure[name])
         ]
         if changed:
-            raise ValueError(
-                f"warm_start=True cannot change {', '.join(changed)} after fitting; "
-                "set warm_start=False to train new networks."
-            )
+            raise ValueError(f"{what} cannot change {', '.join(changed)} after fitting; {remedy}.")
 
     def _record_structure(self):
         params = self.get_params(deep=False)
@@ -182,8 +229,11 @@ class BaseAdversarialEstimator(BaseEstimator):
         return device
 
     # ----------------------------------------------------------- training
-    def _train_epochs(self, resume=False):
+    def _train_epochs(self, resume=False, incremental=False):
         """Run epochs until ``max_iter``, early stopping or a callback says stop.
+
+        ``incremental=True`` (``partial_fit``) runs one epoch, without early
+        stopping.
 
         Fills ``history_`` and ``n_iter_`` and calls the callbacks (see
         :mod:`skaae.callbacks`). With early stopping, the weights of the epoch
@@ -208,7 +258,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         try:
             try:
                 _notify(callbacks, "on_fit_begin", self)
-                self._run_epochs(callbacks, progress)
+                self._run_epochs(callbacks, progress, incremental)
             except KeyboardInterrupt:
                 self._stop_at(progress["last"], "interrupted")
             except TrainingDivergedError as error:
@@ -225,14 +275,16 @@ class BaseAdversarialEstimator(BaseEstimator):
             self._abandon_fit(start, resume)
             raise
 
-    def _run_epochs(self, callbacks, progress):
+    def _run_epochs(self, callbacks, progress, incremental=False):
         """The epoch loop: ``progress["last"]`` is the snapshot of the last finished epoch."""
         best_loss, stall = np.inf, 0
-        last_epoch = self.n_iter_ + self.max_iter
-        for epoch in range(self.max_iter):
+        n_epochs = 1 if incremental else self.max_iter
+        early_stopping = self.early_stopping and not incremental
+        last_epoch = self.n_iter_ + n_epochs
+        for epoch in range(n_epochs):
             record = self._run_epoch(epoch)
             record = {"epoch": len(self.history_) + 1, **record}
-            if self.early_stopping:
+            if early_stopping:
                 record["validation_loss"] = self._validation_loss()
             self.history_.append(record)
             self.n_iter_ += 1
@@ -240,7 +292,7 @@ class BaseAdversarialEstimator(BaseEstimator):
             if self.verbose:
                 print(_format_record(record, last_epoch), flush=True)
             stop = False
-            if self.early_stopping:
+            if early_stopping:
                 if record["validation_loss"] < best_loss - self.tol:
                     best_loss, stall = record["validation_loss"], 0
                     progress["best"] = progress["last"]["weights"]
@@ -320,7 +372,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         blocks.
         """
         device = self._runtime_device()
-        model = self._inference_model(device, X.dtype)
+        model = self._inference_model(device, _float_dtype(X))
         with torch.inference_mode():
             return self._map_batches(
                 lambda block, *extra: function(model, block, device, *extra), X, *aligned
@@ -353,8 +405,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
         out = []
         rows = max(1, min(4096, _INFERENCE_BLOCK_VALUES // max(X.shape[1], 1)))
-        for start in range(0, X.shape[0], rows):
-            block = X[start : start + rows]
+        for start, block in iter_row_blocks(X, rows):
             if sp.issparse(block):
                 block = block.toarray()
             extra = [values[start : start + rows] for values in aligned]
@@ -413,6 +464,32 @@ def _check_float32_range(X, input_name):
             f"{largest:.4g} > {limit:.4g}), the precision the networks compute in; they would "
             f"overflow to infinity. Scale {input_name} down."
         )
+
+
+def _float_dtype(X):
+    """The dtype of outputs computed from ``X``: its own if float32/64, else float64.
+
+    (A memmap keeps its integer dtype; arrays in memory are converted to
+    float64 by validation, so integer data gives float64 results either way.)
+    """
+    return X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _summarise_memmap(X, estimator_name, moments):
+    """Check memory-mapped ``X`` chunk by chunk and summarise it in the same pass.
+
+    Each chunk must be finite and, in float64, within the float32 range.
+    """
+    summary = ChunkedSummary(X.shape[1], moments=moments)
+    for start, chunk in iter_row_blocks(X):
+        try:
+            assert_all_finite(chunk, input_name="X", estimator_name=estimator_name)
+        except ValueError as error:
+            row = start + int(np.flatnonzero(~np.isfinite(chunk).all(axis=1))[0])
+            raise ValueError(f"{error}\nThe first non-finite value is in row {row}.") from None
+        _check_float32_range(chunk, "X")
+        summary.update(chunk)
+    return summary
 
 
 def _parse_device(device):

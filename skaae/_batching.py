@@ -1,14 +1,39 @@
 """Mini-batches from validated input, without a DataLoader.
 
 Dense in-memory data is copied to the device once and shuffled once per epoch
-(one gather), so a mini-batch is a view. Sparse matrices (and, later,
-out-of-core arrays) stay where they are and one mini-batch at a time is
-densified and copied to the device.
+(one gather), so a mini-batch is a view. Sparse matrices stay where they are
+and one mini-batch at a time is densified and copied to the device.
+Memory-mapped arrays stay on disk and are read a window of blocks at a time
+(:class:`BlockShuffledSource`).
 """
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from ._out_of_core import RowReader, is_memory_mapped, rows_per_block
+
+# A memory-mapped X is shuffled within windows of this many blocks.
+WINDOW_BLOCKS = 16
+
+
+def make_batch_source(X, device, offset=None, scale=None, rows=None, y=None, hold=False):
+    """The batch source for ``X``: block-shuffled for a memmap, else :class:`BatchSource`.
+
+    Arguments as for :class:`BatchSource`. ``hold=True`` is for a source
+    cycled many times per epoch (the labelled mini-batches): the served
+    rows of a memmap are then read once and held in memory when they fit in
+    one window, instead of being read from the file at every pass (and are
+    then shuffled exactly, as in memory).
+    """
+    if is_memory_mapped(X):
+        source = BlockShuffledSource(X, device, offset, scale, rows, y)
+        if not (hold and source.n_samples <= WINDOW_BLOCKS * source._block_rows):
+            return source
+        X = source.read()
+        y = None if y is None or rows is None else np.asarray(y)[rows]
+        rows = None
+    return BatchSource(X, device, offset, scale, rows, y)
 
 
 class BatchSource:
@@ -22,23 +47,29 @@ class BatchSource:
         Where the batches go.
     offset, scale : ndarray of shape (n_features,) or None
         The batches are ``(X - offset) / scale``; ``None`` leaves ``X`` as is.
+    rows : ndarray of int or None, default=None
+        Sorted indices of the rows to serve; ``None`` serves every row. Dense
+        data is copied to the device for these rows only; a sparse matrix is
+        not copied.
     y : ndarray of shape (n_samples,) or None, default=None
-        Integer class indices (-1 for unlabelled); when given, each batch is
-        a pair ``(x, y)`` with ``y`` a long tensor on ``device``.
+        Integer class indices (-1 for unlabelled), one per row of ``X`` (not
+        per served row: ``y[rows]`` go with the rows served); when given,
+        each batch is a pair ``(x, y)`` with ``y`` a long tensor on
+        ``device``.
     """
 
-    def __init__(self, X, device, offset=None, scale=None, y=None):
-        self.n_samples = X.shape[0]
+    def __init__(self, X, device, offset=None, scale=None, rows=None, y=None):
+        self.n_samples = X.shape[0] if rows is None else len(rows)
         self.device = device
-        self._y = (
-            None if y is None else torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
-        )
+        self._y = None if y is None else _labels(y, rows, device)
         self._streamed = sp.issparse(X)
         self._offset = _as_row(offset, device)
         self._scale = _as_row(scale, device)
         if self._streamed:
             self._X = X.tocsr()
+            self._index = rows
         else:
+            X = X if rows is None else X[rows]
             self._X = self._normalise(
                 torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
             )
@@ -56,6 +87,8 @@ class BatchSource:
 
     def _rows(self, index):
         """Densified, normalised rows ``index`` (a sorted int ndarray) of a streamed X."""
+        if self._index is not None:
+            index = self._index[index]
         block = self._X[index].toarray().astype(np.float32, copy=False)
         return self._normalise(torch.from_numpy(block).to(self.device, non_blocking=True))
 
@@ -87,6 +120,127 @@ class BatchSource:
                 yield self._rows(index)
             else:
                 yield self._rows(index), self._y[torch.from_numpy(index).to(self.device)]
+
+
+class BlockShuffledSource(BatchSource):
+    """Mini-batches of a memory-mapped ``X`` that stays on disk.
+
+    A random mini-batch of rows scattered over a file larger than memory
+    would cost one random read per row. Instead the rows are grouped in
+    blocks of consecutive rows (about 4 MiB each, one sequential read); an
+    epoch visits the blocks in a random order, ``WINDOW_BLOCKS`` (16) at a
+    time, and shuffles the rows of each such window (about 64 MiB) before
+    cutting it into mini-batches. The trade-off: a mini-batch mixes rows of
+    at most 16 contiguous stretches of the file rather than of the whole
+    file, so data stored sorted (by class, by time) gives mini-batches less
+    varied than an exact shuffle would; shuffle such a file once on disk.
+    Data that fits in one window is shuffled exactly, and then the batches
+    are those of :class:`BatchSource` on the same data in memory.
+
+    Only one window (plus one incomplete mini-batch carried over to the next
+    window) is in memory at a time. Parameters as for :class:`BatchSource`;
+    with ``rows``, a block is a stretch of the file and serves the rows of
+    ``rows`` it holds. With ``y``, the labels of the rows read (``y``
+    indexed with the same row indices) travel with them through the shuffle.
+    """
+
+    def __init__(self, X, device, offset=None, scale=None, rows=None, y=None):
+        self.n_samples = X.shape[0] if rows is None else len(rows)
+        self.device = device
+        self._offset = _as_row(offset, device)
+        self._scale = _as_row(scale, device)
+        self._reader = RowReader(X)
+        self._n_rows = X.shape[0]
+        self._block_rows = rows_per_block(X)
+        self._index = rows
+        # Labels are small (8 bytes a row): kept whole, on the CPU, indexed like the rows.
+        self._y = None if y is None else np.asarray(y, dtype=np.int64)
+
+    def _block(self, k):
+        """The served rows of file block ``k``, as read (dtype of X), and their labels."""
+        start = k * self._block_rows
+        stop = min(start + self._block_rows, self._n_rows)
+        if self._index is None:
+            labels = None if self._y is None else self._y[start:stop]
+            return self._reader.read(start, stop), labels
+        first, last = np.searchsorted(self._index, [start, stop])
+        if first == last:
+            return None
+        index = self._index[first:last]
+        labels = None if self._y is None else self._y[index]
+        return self._reader.read(index[0], index[-1] + 1)[index - index[0]], labels
+
+    def _window(self, blocks):
+        """The served rows of ``blocks`` (read in file order), normalised on the device.
+
+        Returns ``(x, y)``, ``y`` None without labels; None when no row is served.
+        """
+        parts = [part for part in map(self._block, sorted(blocks)) if part is not None]
+        if not parts:
+            return None
+        block = np.concatenate([x for x, _ in parts]) if len(parts) > 1 else parts[0][0]
+        x = torch.from_numpy(block.astype(np.float32, copy=False)).to(self.device)
+        labels = None
+        if self._y is not None:
+            labels = np.concatenate([y for _, y in parts]) if len(parts) > 1 else parts[0][1]
+            labels = torch.from_numpy(np.ascontiguousarray(labels)).to(self.device)
+        return self._normalise(x), labels
+
+    def read(self):
+        """The served rows, in file order, as one array in memory (dtype of X)."""
+        n_blocks = -(-self._n_rows // self._block_rows)
+        parts = [part[0] for part in map(self._block, range(n_blocks)) if part is not None]
+        return np.concatenate(parts) if parts else self._reader.read(0, 0)
+
+    def batches(self, batch_size, generator=None):
+        """Yield mini-batches of ``batch_size`` rows (the last one may be smaller).
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per batch.
+        generator : torch.Generator or None
+            CPU generator for the shuffle; ``None`` keeps the row order.
+        """
+        n_blocks = -(-self._n_rows // self._block_rows)
+        if generator is None or n_blocks <= WINDOW_BLOCKS:
+            order = np.arange(n_blocks)
+        else:
+            order = torch.randperm(n_blocks, generator=generator).numpy()
+        pending = None
+        for first in range(0, n_blocks, WINDOW_BLOCKS):
+            window = self._window(order[first : first + WINDOW_BLOCKS])
+            if window is None:
+                continue
+            data, labels = window
+            if generator is not None:
+                shuffle = torch.randperm(len(data), generator=generator).to(self.device)
+                data = data[shuffle]
+                labels = None if labels is None else labels[shuffle]
+            if pending is not None:
+                data = torch.cat([pending[0], data])
+                labels = None if labels is None else torch.cat([pending[1], labels])
+            n_full = len(data) - len(data) % batch_size
+            if n_full:  # (split would yield one empty batch)
+                yield from self._pairs(data[:n_full], labels, n_full, batch_size)
+            pending = (data[n_full:], None if labels is None else labels[n_full:])
+            if n_full == len(data):
+                pending = None
+        if pending is not None:
+            yield from self._pairs(*pending, len(pending[0]), len(pending[0]))
+
+    @staticmethod
+    def _pairs(data, labels, n_rows, batch_size):
+        """``data[:n_rows]`` in batches, paired with their labels when there are labels."""
+        if labels is None:
+            return data[:n_rows].split(batch_size)
+        return zip(data[:n_rows].split(batch_size), labels[:n_rows].split(batch_size), strict=True)
+
+
+def _labels(y, rows, device):
+    """The labels of the served rows, as a long tensor on ``device``."""
+    y = np.asarray(y, dtype=np.int64)
+    return torch.as_tensor(y if rows is None else y[rows], device=device)
 
 
 def _as_row(values, device):

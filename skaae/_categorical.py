@@ -17,10 +17,11 @@ import numbers
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._base import _layer_sizes
+from ._base import _float_dtype, _layer_sizes
 from ._labels import known_classes, label_indices, unlabelled_mask
 from .autoencoder import _RECONSTRUCTION_LOSSES, AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
@@ -95,10 +96,15 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         raise NotImplementedError
 
     def _set_classes(self, y):
-        """Learn ``classes_`` from ``y`` (None: unsupervised) and bind the categorical prior."""
+        """Learn ``classes_`` from ``y`` (None: unsupervised) and bind the categorical prior.
+
+        The classes declared to ``partial_fit`` (``_declared_classes``, set
+        for the duration of its first call) take the place of those of ``y``.
+        """
         self.__dict__.pop("classes_", None)
+        declared = self.__dict__.get("_declared_classes")
         if y is not None:
-            self.classes_ = known_classes(y)
+            self.classes_ = known_classes(y) if declared is None else declared
             if len(self.classes_) < 2:
                 hint = (
                     " (-1 marks unlabelled samples; it is not a class)"
@@ -147,7 +153,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         return torch.cat([probabilities, self.prior_.activate(raw[:, k:])], dim=1)
 
     # ------------------------------------------------------------- training
-    def _label_indices_for_fit(self, y):
+    def _label_indices_for_fit(self, y, method="fit"):
         if y is None or not hasattr(self, "classes_"):
             return None
         return label_indices(y, self.classes_)
@@ -177,6 +183,20 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
 
     def _uses_labelled_batches(self):
         return hasattr(self, "classes_")
+
+    def _partial_fit_available(self):
+        raise AttributeError(
+            f"{type(self).__name__} has no partial_fit: it sets labels_ (the cluster of every "
+            "training sample) in fit, which one chunk cannot give. For data larger than "
+            "memory, fit it on a numpy.memmap, which streams the data from disk."
+        )
+
+    @available_if(_partial_fit_available)
+    def partial_fit(self, X, y=None):
+        """Hidden (``hasattr`` is False): see ``_partial_fit_available``.
+
+        :class:`~skaae.AAEClassifier` defines its own ``partial_fit``.
+        """
 
     # ------------------------------------------------------------- inference
     def transform(self, X):
@@ -301,4 +321,4 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
 
         codes = self._infer(style_codes, X)
         self._check_finite_output(codes, "codes")
-        return codes.astype(X.dtype, copy=False)
+        return codes.astype(_float_dtype(X), copy=False)

@@ -4,16 +4,14 @@ import itertools
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
-from ._base import BaseAdversarialEstimator, _check_float32_range, _layer_sizes
-from ._batching import BatchSource
+from ._base import BaseAdversarialEstimator, _check_float32_range, _float_dtype, _layer_sizes
+from ._batching import make_batch_source
 from ._labels import check_labels, known_classes, label_indices, unlabelled_mask
 from .nn import ACTIVATIONS, ENCODERS, LabelConditioning, make_encoder, make_mlp
 from .priors import PRIORS, Prior, resolve_prior
@@ -31,6 +29,12 @@ def _mse_loss(output, x):
 
 
 _RECONSTRUCTION_LOSSES = {"bce": _bce_loss, "mse": _mse_loss}
+
+# What continues training, and how to start afresh instead, per method.
+_RESUMING = {
+    "fit": ("warm_start=True", "set warm_start=False to train new networks"),
+    "partial_fit": ("partial_fit", "call fit to train new networks"),
+}
 
 
 class AdversarialAutoencoder(
@@ -202,6 +206,21 @@ class AdversarialAutoencoder(
     none finished), warns with a ``RuntimeWarning`` and returns: the
     estimator is usable, and a ``warm_start`` fit continues from there.
 
+    Data larger than memory: a ``numpy.memmap`` passed to ``fit``,
+    ``partial_fit``, ``transform`` or ``score`` stays on disk. It is validated
+    and summarised (range, column means and variances, merged chunk by chunk
+    in float64) in one pass of 4 MiB chunks, read with plain file reads so
+    that the file's pages are not mapped into the process (reading through a
+    mapping counts every page read towards the resident set size). Training
+    reads it in blocks of consecutive rows, shuffled in windows of 16 blocks
+    (see ``skaae._batching.BlockShuffledSource`` for the trade-off); data
+    that fits in one window (about 64 MiB) trains exactly as the same array
+    in memory. Memory use stays about one window plus the model, whatever
+    the size of the file. Sparse matrices are kept as they are and
+    densified one mini-batch at a time. Labels ``y`` are held in memory (one
+    integer per sample) and served with their rows. For a stream of chunks
+    that are not one array, use :meth:`partial_fit`.
+
     References
     ----------
     A. Makhzani, J. Shlens, N. Jaitly, I. Goodfellow, B. Frey. "Adversarial
@@ -326,11 +345,16 @@ class AdversarialAutoencoder(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse matrices are densified one mini-batch at a
-            time.
+            time. A ``numpy.memmap`` (e.g. from ``np.load(path,
+            mmap_mode="r")``) stays on disk: it is validated and summarised
+            in one chunked pass and read a window of blocks at a time, so
+            memory use does not grow with its size (see Notes).
         y : array-like of shape (n_samples,) or None, default=None
             Class labels, -1 for unlabelled samples: label regularisation with
             a prior that has components, the decoder's condition with
             ``conditional=True`` (which needs every label); ignored otherwise.
+            Labels are held in memory (one integer per sample) even when X
+            is a memmap.
 
         Returns
         -------
@@ -342,18 +366,89 @@ class AdversarialAutoencoder(
     def _fit(self, X, y):
         """The training behind ``fit`` (subclasses' ``fit`` check ``y`` first)."""
         resume = self.warm_start and hasattr(self, "encoder_")
-        X = self._validate_X(X, reset=not resume)
+        X, summary = self._validate_X(X, reset=not resume, summarise=True)
         y = None if y is None else check_labels(y, X)
         seed = self._seed()
+        self._start(summary, seed, resume, "fit", y)
+        labels = self._label_indices_for_fit(y, "fit")
+        train, validation = self._split_rows(X.shape[0], seed)
+        self._train(X, seed, resume, train, validation, labels)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on X, continuing from the current model.
+
+        The first call (on an unfitted estimator) initialises the model from
+        this first chunk: the prior, the reconstruction loss
+        (``reconstruction_loss="auto"`` looks at this chunk only), for the
+        MSE loss the input scaling (the mean and standard deviation of this
+        chunk) and, with labels, the classes. Unlike the running statistics
+        of ``IncrementalPCA``, that scaling stays fixed afterwards, since the
+        networks are trained on inputs scaled by it: make the first chunk
+        representative. Later calls check that X has the same features and
+        run one epoch over it with the same optimiser state. ``n_iter_``
+        counts the epochs run, one per call (as in
+        ``MLPRegressor.partial_fit``), and ``max_iter``, ``warm_start`` and
+        ``early_stopping`` play no part. Ctrl-C and divergence are handled as
+        in :meth:`fit` (see Notes), for the epoch of this call.
+
+        Labels work as in :meth:`fit` (label regularisation with a prior that
+        has components, the decoder's condition with ``conditional=True``),
+        but ``classes_`` is fixed by the first call: it holds the labels of
+        the first call's ``y``, and the networks are shaped by it. Later calls
+        may hold fewer classes (and, for label regularisation, unlabelled
+        samples or no ``y`` at all), but a label the first call did not see
+        raises a ``ValueError``: make sure the first chunk has a sample of
+        every class. A model whose first call had no labels cannot take
+        labels later (with a prior that has components, it raises); a
+        conditional model needs ``y`` at every call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data; sparse matrices and memmaps are
+            streamed as in :meth:`fit`.
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels of the chunk, -1 for unlabelled samples (see above);
+            ignored when the model has no use for labels.
+
+        Returns
+        -------
+        self : AdversarialAutoencoder
+            The updated estimator.
+        """
+        return self._partial_fit(X, y)
+
+    def _partial_fit(self, X, y):
+        """The training behind ``partial_fit``."""
+        resume = hasattr(self, "encoder_")
+        X, summary = self._validate_X(X, reset=not resume, summarise=True)
+        y = None if y is None else check_labels(y, X)
+        seed = self._seed()
+        self._start(summary, seed, resume, "partial_fit", y)
+        labels = self._label_indices_for_fit(y, "partial_fit")
+        self._train(X, seed, resume, labels=labels, incremental=True)
+        return self
+
+    def _start(self, summary, seed, resume, method, y=None):
+        """Check the data range and the structure, or initialise a fresh model (with ``y``)."""
         if resume:
-            self._check_warm_start_structure()
+            self._check_warm_start_structure(*_RESUMING[method])
+            self._check_reconstruction_range(summary)
         else:
-            self._initialise(X, seed, y)
-        labels = self._label_indices_for_fit(y)
+            loss = self._choose_reconstruction_loss(summary)
+            self._check_reconstruction_range(summary, loss)
+            self._initialise(summary, seed, loss, y)
+
+    def _train(self, X, seed, resume, train=None, validation=None, labels=None, incremental=False):
+        """Train on rows ``train`` of ``X`` (all when None) with the fault handling of the base.
+
+        ``labels`` are the class indices of every row of ``X`` (-1 unlabelled)
+        or None; ``validation`` the rows for early stopping, or None.
+        """
         device = self._runtime_device()
-        train, validation, train_labels, validation_labels = self._split_validation(X, seed, labels)
-        self._set_sources(train, validation, train_labels, validation_labels, device)
-        self._check_reconstruction_range(X)
+        self._set_sources(X, train, validation, labels, device)
         trainer = getattr(self, "_trainer", None) if resume else None
         if trainer is None or trainer.device != device:
             trainer = self._make_trainer(device)
@@ -372,17 +467,20 @@ class AdversarialAutoencoder(
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:
-            self._train_epochs(resume)
+            self._train_epochs(resume, incremental)
         finally:
             self._clear_sources()
-        return self
 
-    def _initialise(self, X, seed, y=None):
-        """Set the prior, the classes, the loss, the input scaling and fresh networks."""
+    def _initialise(self, summary, seed, loss, y=None):
+        """Set the prior, the classes, the loss, the input scaling and fresh networks.
+
+        ``summary`` describes X (see ``_validate_X``); the classes come first,
+        since the widths of the networks depend on them.
+        """
         self.prior_ = resolve_prior(self.prior, self.n_components)
         self._set_classes(y)
-        self.reconstruction_loss_ = self._choose_reconstruction_loss(X)
-        self._offset, self._scale = self._input_scaling(X)
+        self.reconstruction_loss_ = loss
+        self._offset, self._scale = self._input_scaling(summary)
         self._record_structure()
         with torch.random.fork_rng(devices=[]):
             # The CPU generator only: torch.manual_seed would reseed CUDA too.
@@ -443,13 +541,19 @@ class AdversarialAutoencoder(
             )
         self.classes_ = classes
 
-    def _label_indices_for_fit(self, y):
-        """Class indices of ``y`` for training (-1 unlabelled), or None when unused."""
+    def _label_indices_for_fit(self, y, method="fit"):
+        """Class indices of ``y`` for training (-1 unlabelled), or None when unused.
+
+        ``method`` ("fit" or "partial_fit") names what continues training in
+        errors.
+        """
         if not hasattr(self, "classes_"):
-            if y is not None and self.prior_.n_modes_ > 1 and self.warm_start:
+            # (A fresh model learns classes_ from such a y: this one resumes.)
+            if y is not None and self.prior_.n_modes_ > 1:
+                what, remedy = _RESUMING[method]
                 raise ValueError(
-                    "This model was fitted without labels; warm_start=True cannot add label "
-                    "regularisation. Fit without y, or set warm_start=False."
+                    f"This model was fitted without labels; {what} cannot add label "
+                    f"regularisation. Train without y, or {remedy}."
                 )
             return None
         if y is None:
@@ -477,45 +581,52 @@ class AdversarialAutoencoder(
         y = check_labels(y, np.empty((n_samples, 0)))
         return label_indices(y, self.classes_)
 
-    def _check_reconstruction_range(self, X):
-        if self.reconstruction_loss_ == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
+    def _check_reconstruction_range(self, summary, loss=None):
+        """Raise if the BCE loss (``loss``, default the fitted one) meets X outside [0, 1]."""
+        loss = self.reconstruction_loss_ if loss is None else loss
+        if loss == "bce" and (summary.min < 0 or summary.max > 1):
             raise ValueError(
                 f"reconstruction_loss='bce' needs X in [0, 1]; got values in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale X, or use reconstruction_loss='mse'."
+                f"[{summary.min:.4g}, {summary.max:.4g}]. Scale X, or use "
+                "reconstruction_loss='mse'."
             )
 
-    def _choose_reconstruction_loss(self, X):
+    def _choose_reconstruction_loss(self, summary):
         if self.reconstruction_loss != "auto":
             return self.reconstruction_loss
-        low, high = (X.min(), X.max()) if X.shape[0] else (0.0, 0.0)
-        return "bce" if 0.0 <= low and high <= 1.0 else "mse"
+        return "bce" if 0.0 <= summary.min and summary.max <= 1.0 else "mse"
 
-    def _input_scaling(self, X):
+    def _input_scaling(self, summary):
         """Offset and scale that standardise the features for the MSE loss."""
         if self.reconstruction_loss_ != "mse":
             return None, None
-        # In float64: the squares of large float32 values overflow float32.
-        if sp.issparse(X):
-            mean, var = mean_variance_axis(X.astype(np.float64, copy=False), axis=0)
-        else:
-            mean, var = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
-        std = np.sqrt(var)
+        mean, std = summary.mean, np.sqrt(summary.var)
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
-    def _set_sources(self, train, validation, train_labels, validation_labels, device):
+    def _set_sources(self, X, train, validation, labels, device):
         """Set the mini-batch sources of this fit (see ``_clear_sources``).
 
-        When the labelled samples get mini-batches of their own
-        (``_uses_labelled_batches``), they also go to ``_labelled_source``.
+        ``train`` and ``validation`` are sorted row indices of ``X`` (``train``
+        None: every row; ``validation`` None: no validation), ``labels`` the
+        class indices of every row of ``X`` (or None), served with the same
+        rows. When the labelled samples get mini-batches of their own
+        (``_uses_labelled_batches``), the labelled training rows also go to
+        ``_labelled_source``.
         """
-        self._train_source = self._source(train, device, train_labels)
+        if labels is None and self._is_label_regularised():
+            # Trained on without y (warm start, partial_fit): every sample unlabelled.
+            labels = np.full(X.shape[0], -1, dtype=np.int64)
+        self._train_source = self._source(X, device, train, labels)
         self._validation_source = (
-            None if validation is None else self._source(validation, device, validation_labels)
+            None if validation is None else self._source(X, device, validation, labels)
         )
         self._labelled_source = None
-        if train_labels is not None and self._uses_labelled_batches():
-            labelled = np.flatnonzero(train_labels >= 0)
-            self._labelled_source = self._source(train[labelled], device, train_labels[labelled])
+        if labels is not None and self._uses_labelled_batches():
+            rows = np.arange(X.shape[0]) if train is None else train
+            labelled = rows[labels[rows] >= 0]
+            if len(labelled):  # (none: an endless cycle of no batches)
+                # Cycled many times per epoch: held in memory when it fits a window.
+                self._labelled_source = self._source(X, device, labelled, labels, hold=True)
 
     def _uses_labelled_batches(self):
         """Whether each mini-batch comes with a labelled one (label regularisation)."""
@@ -527,8 +638,10 @@ class AdversarialAutoencoder(
             self.__dict__.pop(name, None)
         self.__dict__.pop("_shuffle_generator", None)
 
-    def _source(self, X, device, labels=None):
-        return BatchSource(X, device, offset=self._offset, scale=self._scale, y=labels)
+    def _source(self, X, device, rows=None, labels=None, hold=False):
+        return make_batch_source(
+            X, device, offset=self._offset, scale=self._scale, rows=rows, y=labels, hold=hold
+        )
 
     def _representation(self):
         """The module between codes and decoder (the label, when conditional), or None."""
@@ -596,7 +709,7 @@ class AdversarialAutoencoder(
             lambda model, block, device: model._embed(model._to_model_input(block, device)), X
         )
         self._check_finite_output(codes, "codes")
-        return codes.astype(X.dtype, copy=False)
+        return codes.astype(_float_dtype(X), copy=False)
 
     def inverse_transform(self, X, y=None):
         """Decode codes back to data space.
@@ -717,8 +830,8 @@ class AdversarialAutoencoder(
             Minus the mean reconstruction loss.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        self._check_reconstruction_range(X)
+        X, summary = self._validate_X(X, reset=False, summarise=True)
+        self._check_reconstruction_range(summary)
         aligned = ()
         if self._is_conditional():
             if y is None:

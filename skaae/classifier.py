@@ -1,9 +1,11 @@
 """The semi-supervised adversarial autoencoder classifier (the paper's Sec. 5)."""
 
+import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+from ._labels import check_labels, known_classes
 
 __all__ = ["AAEClassifier"]
 
@@ -134,6 +136,68 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on a chunk X with its labels y, continuing the model.
+
+        As ``SGDClassifier.partial_fit``: the first call (on an unfitted
+        estimator) needs ``classes``, every class of the whole stream, since
+        the networks are shaped by the number of classes; later calls may
+        leave it out (or repeat the same classes), and a label outside
+        ``classes`` raises a ``ValueError``. The first call also fixes the
+        reconstruction loss and the input scaling from its chunk; each call
+        runs one epoch with the optimiser state of the previous ones (see
+        :meth:`AdversarialAutoencoder.partial_fit`). Each chunk needs at
+        least one labelled sample, as in :meth:`fit`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data; sparse matrices and memmaps are
+            streamed as in :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            Class labels of the chunk, -1 for unlabelled samples.
+        classes : array-like of shape (n_classes,) or None, default=None
+            All the classes (-1, unlabelled, is not one); required on the
+            first call, ignored when equal to ``classes_`` later.
+
+        Returns
+        -------
+        self : AAEClassifier
+            The updated estimator.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        first = not hasattr(self, "encoder_")
+        if classes is not None:
+            classes = known_classes(check_labels(classes, np.empty((len(classes), 0))))
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every class of "
+                "the stream, which shapes the networks."
+            )
+        if not first:
+            if classes is not None and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()} is not the same as on the first call to "
+                    f"partial_fit: {self.classes_.tolist()}."
+                )
+            return self._partial_fit(X, y)
+        # Checked before anything is initialised (later calls check in _partial_fit).
+        unknown = set(known_classes(check_labels(y, X)).tolist()) - set(classes.tolist())
+        if unknown:
+            raise ValueError(
+                f"y contains labels that are not in classes: {sorted(map(str, unknown))}; "
+                f"classes={classes.tolist()}."
+            )
+        self._declared_classes = classes
+        try:
+            return self._partial_fit(X, y)
+        finally:
+            del self._declared_classes
 
     def predict_proba(self, X):
         """Class probabilities q(y|x).

@@ -8,6 +8,7 @@ from sklearn.base import ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _float_dtype
 from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
 from .nn import ClusterHeads
 
@@ -188,7 +189,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
         embedding = self._infer(embed, X)
         self._check_finite_output(embedding, "embedding")
-        return embedding.astype(X.dtype, copy=False)
+        return embedding.astype(_float_dtype(X), copy=False)
 
     def inverse_transform(self, X, y=None):
         """Decode points of the embedding space.
@@ -246,7 +247,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
                     f"clusters are the {len(self.classes_)} classes of y. Leave "
                     "n_clusters=None, or fit without y.",
                     UserWarning,
-                    stacklevel=5,
+                    stacklevel=6,
                 )
             return len(self.classes_)
         return 16 if self.n_clusters is None else self.n_clusters
