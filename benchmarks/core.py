@@ -24,33 +24,23 @@ and prints the table. Measured:
 """
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
-import numpy as np
-import sklearn
-import torch
+from _common import (
+    RESULTS,
+    knn_accuracy,
+    load_mnist,
+    mnist_path_argument,
+    write_results,
+)
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 
-import skaae
 from skaae import AdversarialAutoencoder
 from skaae.metrics import energy_distance, nearest_neighbor_two_sample
-
-RESULTS = Path(__file__).parent / "results"
-DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz"
-
-
-def knn_accuracy(Z_train, y_train, Z_test, y_test):
-    return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
 
 
 def prior_distances(aae, Z, n_max=3000):
@@ -117,13 +107,7 @@ def digits_rows():
 
 
 def mnist_rows(path, n_train, max_iter):
-    if not Path(path).exists():
-        sys.exit(f"MNIST not found at {path}; pass --mnist-path, set SKAAE_MNIST or --skip-mnist.")
-    with np.load(path) as data:
-        X_train = data["X_train"][:n_train].astype(np.float32) / 255.0
-        y_train = data["y_train"][:n_train]
-        X_test = data["X_test"].astype(np.float32) / 255.0
-        y_test = data["y_test"]
+    X_train, y_train, X_test, y_test = load_mnist(path, n_train)
     aae = AdversarialAutoencoder(
         n_components=2, prior="gaussian", max_iter=max_iter, random_state=0
     )
@@ -167,31 +151,9 @@ def mnist_rows(path, n_train, max_iter):
     ]
 
 
-def markdown(rows, environment):
-    lines = [
-        f"Measured {environment['date']} on {environment['machine']} "
-        f"({environment['threads']} threads), skaae {environment['skaae']}, "
-        f"torch {environment['torch']}, scikit-learn {environment['sklearn']}.",
-        "",
-        "| data | measure | skaae | reference | bar |",
-        "|---|---|---|---|---|",
-    ]
-    for row in rows:
-        reference = (
-            f"{row['reference']:.3f} ({row['reference_name']})" if "reference" in row else ""
-        )
-        cells = [row["data"], row["measure"], f"{row['skaae']:.3f}", reference, row["bar"]]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--mnist-path",
-        default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)),
-        help="path of mnist.npz (default: $SKAAE_MNIST or ../shared/data/mnist.npz)",
-    )
+    mnist_path_argument(parser)
     parser.add_argument("--skip-mnist", action="store_true", help="digits only")
     parser.add_argument("--n-train", type=int, default=60000, help="MNIST training images")
     parser.add_argument("--mnist-max-iter", type=int, default=20, help="MNIST epochs")
@@ -201,22 +163,7 @@ def main(argv=None):
     rows = digits_rows()
     if not args.skip_mnist:
         rows += mnist_rows(args.mnist_path, args.n_train, args.mnist_max_iter)
-    environment = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
-        "threads": torch.get_num_threads(),
-        "skaae": skaae.__version__,
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-    }
-    table = markdown(rows, environment)
-    print(table)
-    output = Path(args.output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "core.json").write_text(
-        json.dumps({"environment": environment, "rows": rows}, indent=2)
-    )
-    (output / "core.md").write_text(table)
+    write_results("core", rows, args.output_dir)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ else (validation, scaling, the epoch loop, inference, persistence) is the
 :class:`~skaae.AdversarialAutoencoder`'s.
 """
 
+import ast
 import inspect
 import numbers
+import re
 
 import numpy as np
 import torch
@@ -61,10 +63,31 @@ def with_shared_docs(cls):
     )
     cls.__doc__ = (
         inspect.cleandoc(cls.__doc__)
-        .replace("%(shared_parameters)s", parameters.rstrip("\n"))
+        .replace("%(shared_parameters)s", _with_defaults_of(cls, parameters).rstrip("\n"))
         .replace("%(shared_attributes)s", attributes.rstrip("\n"))
     )
     return cls
+
+
+def _with_defaults_of(cls, parameters):
+    """The ``name : type, default=...`` lines of ``parameters`` with ``cls``'s own defaults."""
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+
+    def own_default(match):
+        name, documented = match.group(1), match.group(3)
+        try:
+            unchanged = ast.literal_eval(documented) == defaults.get(name, documented)
+        except (ValueError, SyntaxError):
+            unchanged = True  # not a literal (e.g. "auto" quoted differently): keep the text
+        if name not in defaults or unchanged:
+            return match.group(0)
+        return f"{name} :{match.group(2)}default={defaults[name]!r}"
+
+    return re.sub(r"^(\w+) :(.*?)default=(\S+)$", own_default, parameters, flags=re.MULTILINE)
 
 
 class CategoricalStyleAutoencoder(AdversarialAutoencoder):

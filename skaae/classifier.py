@@ -25,7 +25,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
 
     Parameters
     ----------
-    n_components : int, default=8
+    n_components : int, default=4
         Dimension of the style code z (what ``transform`` returns).
     supervised_weight : float, default=1.0
         Weight of the supervised cross-entropy relative to the
@@ -62,7 +62,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
 
     def __init__(
         self,
-        n_components=8,
+        n_components=4,
         *,
         supervised_weight=1.0,
         prior="gaussian",
@@ -73,7 +73,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=0.01,
+        adversarial_weight=0.1,
         discriminator_noise=0.3,
         batch_size="auto",
         max_iter=300,

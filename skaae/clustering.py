@@ -26,7 +26,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     ----------
     n_clusters : int, default=16
         Number of clusters (the paper: 16 or 30 on MNIST).
-    n_components : int, default=8
+    n_components : int, default=4
         Dimension of the style code z (what ``transform`` returns).
     prior : str or Prior, default="gaussian"
         Prior of the style code; see :class:`AdversarialAutoencoder`.
@@ -68,7 +68,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self,
         n_clusters=16,
         *,
-        n_components=8,
+        n_components=4,
         prior="gaussian",
         posterior="deterministic",
         hidden_layer_sizes=(256, 256),
@@ -77,7 +77,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=0.01,
+        adversarial_weight=0.1,
         discriminator_noise=0.3,
         batch_size="auto",
         max_iter=300,

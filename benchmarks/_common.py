@@ -1,0 +1,88 @@
+"""Helpers shared by the benchmark runners: data, environment record, tables."""
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.neighbors import KNeighborsClassifier
+
+import skaae
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz"
+
+
+def mnist_path_argument(parser):
+    """Add the ``--mnist-path`` option (default: $SKAAE_MNIST or ../shared/data/mnist.npz)."""
+    parser.add_argument(
+        "--mnist-path",
+        default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)),
+        help="path of mnist.npz (default: $SKAAE_MNIST or ../shared/data/mnist.npz)",
+    )
+
+
+def load_mnist(path, n_train=60000):
+    """``X_train, y_train, X_test, y_test``: the first ``n_train`` images, scaled to [0, 1]."""
+    if not Path(path).exists():
+        sys.exit(f"MNIST not found at {path}; pass --mnist-path, set SKAAE_MNIST or --skip-mnist.")
+    with np.load(path) as data:
+        X_train = data["X_train"][:n_train].astype(np.float32) / 255.0
+        y_train = data["y_train"][:n_train]
+        X_test = data["X_test"].astype(np.float32) / 255.0
+        y_test = data["y_test"]
+    return X_train, y_train, X_test, y_test
+
+
+def knn_accuracy(Z_train, y_train, Z_test, y_test):
+    """Test accuracy of a 5-nearest-neighbour classifier fitted on the training codes."""
+    return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
+
+
+def environment():
+    """Date, machine, threads, load and versions, recorded with every table."""
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "threads": torch.get_num_threads(),
+        "load_average": os.getloadavg()[0],
+        "skaae": skaae.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+    }
+
+
+def markdown(rows, env):
+    """The rows as a Markdown table, headed by the environment."""
+    lines = [
+        f"Measured {env['date']} on {env['machine']} ({env['threads']} threads, load average "
+        f"{env.get('load_average', float('nan')):.1f} at the end), skaae {env['skaae']}, "
+        f"torch {env['torch']}, scikit-learn {env['sklearn']}.",
+        "",
+        "| data | measure | skaae | reference | bar |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        reference = (
+            f"{row['reference']:.3f} ({row['reference_name']})" if "reference" in row else ""
+        )
+        cells = [row["data"], row["measure"], f"{row['skaae']:.3f}", reference, row["bar"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(name, rows, output_dir, **extra):
+    """Print the table and write ``<name>.json`` and ``<name>.md`` to ``output_dir``."""
+    env = environment()
+    table = markdown(rows, env)
+    print(table)
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    record = {"environment": env, "rows": rows, **extra}
+    (output / f"{name}.json").write_text(json.dumps(record, indent=2))
+    (output / f"{name}.md").write_text(table)
