@@ -44,8 +44,12 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test):
     return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
 
 
-def environment():
-    """Date, machine, threads, load and versions, recorded with every table."""
+def environment(versions=None):
+    """Date, machine, threads, load and versions, recorded with every table.
+
+    ``versions`` (a dict, e.g. ``{"umap-learn": "0.5.12"}``) adds the versions
+    of other packages a runner measured.
+    """
     return {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
@@ -54,16 +58,32 @@ def environment():
         "skaae": skaae.__version__,
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
+        **(versions or {}),
     }
+
+
+# The keys every environment record has; others are versions added by a runner.
+_ENVIRONMENT_KEYS = ("date", "machine", "threads", "load_average", "skaae", "torch", "sklearn")
+
+
+def environment_line(env):
+    """One sentence: when, where, threads, load and versions."""
+    others = "".join(f", {name} {env[name]}" for name in env if name not in _ENVIRONMENT_KEYS)
+    return (
+        f"Measured {env['date']} on {env['machine']} ({env['threads']} threads, load average "
+        f"{env.get('load_average', float('nan')):.1f} at the end), skaae {env['skaae']}, "
+        f"torch {env['torch']}, scikit-learn {env['sklearn']}{others}."
+    )
 
 
 def markdown(rows, env):
     """The rows as a Markdown table, headed by the environment."""
+    return environment_line(env) + "\n\n" + bar_table(rows)
+
+
+def bar_table(rows):
+    """Rows of ``data, measure, skaae, reference, bar`` as a Markdown table."""
     lines = [
-        f"Measured {env['date']} on {env['machine']} ({env['threads']} threads, load average "
-        f"{env.get('load_average', float('nan')):.1f} at the end), skaae {env['skaae']}, "
-        f"torch {env['torch']}, scikit-learn {env['sklearn']}.",
-        "",
         "| data | measure | skaae | reference | bar |",
         "|---|---|---|---|---|",
     ]
@@ -76,10 +96,14 @@ def markdown(rows, env):
     return "\n".join(lines) + "\n"
 
 
-def write_results(name, rows, output_dir, **extra):
-    """Print the table and write ``<name>.json`` and ``<name>.md`` to ``output_dir``."""
-    env = environment()
-    table = markdown(rows, env)
+def write_results(name, rows, output_dir, *, render=markdown, versions=None, **extra):
+    """Print the table and write ``<name>.json`` and ``<name>.md`` to ``output_dir``.
+
+    ``render(rows, env)`` makes the Markdown text (default: :func:`markdown`);
+    ``versions`` goes to :func:`environment`; ``extra`` keys go to the JSON.
+    """
+    env = environment(versions)
+    table = render(rows, env)
     print(table)
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
