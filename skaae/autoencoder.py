@@ -172,8 +172,9 @@ class AdversarialAutoencoder(
         stay in float32; on CPUs with bfloat16 units (AVX512-BF16, AMX) and
         on GPUs from NVIDIA Ampere on it trains about 2-3 times faster with
         paper-sized networks, at little cost in quality (see
-        ``benchmarks/results/speed.md``). Elsewhere it may be slower than
-        float32. The outputs keep the dtype of the input either way.
+        ``benchmarks/results/speed.md``). Elsewhere, and with small networks
+        (where the casts cost more than the products save), it may be slower
+        than float32. The outputs keep the dtype of the input either way.
 
     Attributes
     ----------
@@ -229,6 +230,14 @@ class AdversarialAutoencoder(
     densified one mini-batch at a time. Labels ``y`` are held in memory (one
     integer per sample) and served with their rows. For a stream of chunks
     that are not one array, use :meth:`partial_fit`.
+
+    skaae leaves torch's thread count as it is (``torch.set_num_threads``;
+    by default one thread per physical core), which is the fastest setting
+    on an otherwise idle machine with networks as large as the paper's. On a
+    machine whose cores are busy with other work, or when model selection
+    runs one fit per core (``n_jobs``), one thread per process is faster:
+    threads that wait for a busy core stall each other at every matrix
+    product.
 
     References
     ----------
