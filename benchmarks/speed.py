@@ -442,12 +442,17 @@ def main(argv=None):
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-threads", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's own, one per core)"
+    )
     parser.add_argument("--output-dir", default=str(RESULTS))
     parser.add_argument("--rss-child", choices=["default", "paper"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
         return rss_child(args.mnist_path, args.rss_child)
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     results = {
         "environment": environment(),
