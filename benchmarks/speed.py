@@ -49,7 +49,8 @@ import torch
 
 # The skaae of this checkout, not whichever one is installed (e.g. editable elsewhere).
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).parent)]
-from core import DEFAULT_MNIST, RESULTS, knn_accuracy, prior_distances  # noqa: E402
+from _common import DEFAULT_MNIST, RESULTS, knn_accuracy  # noqa: E402
+from core import prior_distances  # noqa: E402
 from reference_aae import ReferenceAAE, phase_flops, step_flops  # noqa: E402
 
 import skaae  # noqa: E402
