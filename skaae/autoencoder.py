@@ -170,8 +170,9 @@ class AdversarialAutoencoder(
         ``"bfloat16"``: mixed precision (``torch.autocast``), the matrix
         products in bfloat16 while the weights, the optimiser and the losses
         stay in float32; on CPUs with bfloat16 units (AVX512-BF16, AMX) and
-        on GPUs from NVIDIA Ampere on it trains about 2-3 times faster with
-        paper-sized networks, at little cost in quality (see
+        on GPUs from NVIDIA Ampere on, with the paper's networks, it trained
+        2.8 times faster than float32 at batch 1000 and 1.3-1.5 times at
+        batch 100 on a 2-core Xeon with AMX, at a small cost in quality (see
         ``benchmarks/results/speed.md``). Elsewhere, and with small networks
         (where the casts cost more than the products save), it may be slower
         than float32. The outputs keep the dtype of the input either way.
