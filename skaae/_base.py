@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_array, check_random_state, validate_data
 
 from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_row_blocks
-from .training import TrainingDivergedError
+from .training import PRECISIONS, TrainingDivergedError, precision_context
 
 __all__ = ["BaseAdversarialEstimator", "resolve_device"]
 
@@ -87,6 +87,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         "warm_start": ["boolean"],
         "max_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "on_divergence": [StrOptions({"raise", "rollback"})],
+        "precision": [StrOptions(set(PRECISIONS))],
         # Each item follows the protocol of skaae.callbacks; checked in _validate_params.
         "callbacks": [list, tuple, None],
     }
@@ -369,11 +370,12 @@ class BaseAdversarialEstimator(BaseEstimator):
         inference precision (see :meth:`_inference_model`); ``function``
         computes with ``model``, never ``self``. ``aligned`` arrays (e.g.
         labels) have one entry per row of ``X`` and are cut into the same
-        blocks.
+        blocks. With ``precision="bfloat16"`` it runs under autocast
+        (bfloat16 results come back as float32).
         """
         device = self._runtime_device()
         model = self._inference_model(device, _float_dtype(X))
-        with torch.inference_mode():
+        with torch.inference_mode(), precision_context(device, self.precision):
             return self._map_batches(
                 lambda block, *extra: function(model, block, device, *extra), X, *aligned
             )
@@ -387,12 +389,17 @@ class BaseAdversarialEstimator(BaseEstimator):
         as fast). In float32, BLAS kernels change with the number of rows,
         which changes a row's result in its last bits (about 5e-7), so the
         output for a sample depends slightly on the other samples of the
-        call; in float64 that noise is about 1e-16. On CUDA the float32
-        networks always run, for speed.
+        call; in float64 that noise is about 1e-16. On CUDA, and with
+        ``precision="bfloat16"`` (asked for speed), the float32 networks
+        always run.
         """
         model = object.__new__(type(self))
         model.__dict__.update(self.__dict__)
-        exact = device.type == "cpu" and np.dtype(input_dtype) == np.float64
+        exact = (
+            device.type == "cpu"
+            and np.dtype(input_dtype) == np.float64
+            and self.precision == "float32"
+        )
         model._inference_dtype = torch.float64 if exact else torch.float32
         for name in self._module_attributes:
             module = getattr(self, name)
@@ -409,7 +416,10 @@ class BaseAdversarialEstimator(BaseEstimator):
             if sp.issparse(block):
                 block = block.toarray()
             extra = [values[start : start + rows] for values in aligned]
-            out.append(function(block, *extra).cpu().numpy())
+            result = function(block, *extra)
+            if result.dtype == torch.bfloat16:  # numpy has no bfloat16
+                result = result.float()
+            out.append(result.cpu().numpy())
         return np.concatenate(out) if out else np.empty((0,))
 
     # ----------------------------------------------------------- pickling

@@ -1,10 +1,10 @@
 """Mini-batches from validated input, without a DataLoader.
 
 Dense in-memory data is copied to the device once and shuffled once per epoch
-(one gather), so a mini-batch is a view. Sparse matrices stay where they are
-and one mini-batch at a time is densified and copied to the device.
-Memory-mapped arrays stay on disk and are read a window of blocks at a time
-(:class:`BlockShuffledSource`).
+(one permutation), each mini-batch gathering its rows. Sparse matrices stay
+where they are and one mini-batch at a time is densified and copied to the
+device. Memory-mapped arrays stay on disk and are read a window of blocks at
+a time (:class:`BlockShuffledSource`).
 """
 
 import numpy as np
@@ -105,12 +105,17 @@ class BatchSource:
         n = self.n_samples
         order = None if generator is None else torch.randperm(n, generator=generator)
         if not self._streamed:
-            data = self._X if order is None else self._X[order.to(self.device)]
-            if self._y is None:
-                yield from data.split(batch_size)
-                return
-            labels = self._y if order is None else self._y[order.to(self.device)]
-            yield from zip(data.split(batch_size), labels.split(batch_size), strict=True)
+            if order is None:
+                data, labels = self._X.split(batch_size), None
+                if self._y is not None:
+                    labels = self._y.split(batch_size)
+            else:
+                # A gather per mini-batch: gathering all rows at once would hold
+                # a second copy of X (e.g. 188 MB for MNIST) through the epoch.
+                index = order.to(self.device).split(batch_size)
+                data = (self._X[i] for i in index)
+                labels = None if self._y is None else (self._y[i] for i in index)
+            yield from data if labels is None else zip(data, labels, strict=True)
             return
         order = np.arange(n) if order is None else order.numpy()
         for start in range(0, n, batch_size):

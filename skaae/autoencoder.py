@@ -165,6 +165,17 @@ class AdversarialAutoencoder(
         parameters: ``clone`` deep-copies them, so a callback must be
         deep-copyable (and picklable, to pickle the estimator), or be passed
         afresh to each estimator. :func:`skaae.save` does not store them.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the networks' forward passes in training and inference.
+        ``"bfloat16"``: mixed precision (``torch.autocast``), the matrix
+        products in bfloat16 while the weights, the optimiser and the losses
+        stay in float32; on CPUs with bfloat16 units (AVX512-BF16, AMX) and
+        on GPUs from NVIDIA Ampere on, with the paper's networks, it trained
+        2.8 times faster than float32 at batch 1000 and 1.3-1.5 times at
+        batch 100 on a 2-core Xeon with AMX, at a small cost in quality (see
+        ``benchmarks/results/speed.md``). Elsewhere, and with small networks
+        (where the casts cost more than the products save), it may be slower
+        than float32. The outputs keep the dtype of the input either way.
 
     Attributes
     ----------
@@ -220,6 +231,14 @@ class AdversarialAutoencoder(
     densified one mini-batch at a time. Labels ``y`` are held in memory (one
     integer per sample) and served with their rows. For a stream of chunks
     that are not one array, use :meth:`partial_fit`.
+
+    skaae leaves torch's thread count as it is (``torch.set_num_threads``;
+    by default one thread per physical core), which is the fastest setting
+    on an otherwise idle machine with networks as large as the paper's. On a
+    machine whose cores are busy with other work, or when model selection
+    runs one fit per core (``n_jobs``), one thread per process is faster:
+    threads that wait for a busy core stall each other at every matrix
+    product.
 
     References
     ----------
@@ -309,6 +328,7 @@ class AdversarialAutoencoder(
         max_grad_norm=None,
         on_divergence="raise",
         callbacks=None,
+        precision="float32",
     ):
         self.n_components = n_components
         self.prior = prior
@@ -335,6 +355,7 @@ class AdversarialAutoencoder(
         self.max_grad_norm = max_grad_norm
         self.on_divergence = on_divergence
         self.callbacks = callbacks
+        self.precision = precision
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -464,6 +485,7 @@ class AdversarialAutoencoder(
         streams = np.random.SeedSequence([seed, self.n_iter_]).generate_state(3)
         trainer.generator = torch.Generator(device).manual_seed(int(streams[0]))
         trainer.monitor_generator.manual_seed(int(streams[1]))
+        trainer.precision = self.precision
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:
@@ -666,6 +688,7 @@ class AdversarialAutoencoder(
             max_grad_norm=self.max_grad_norm,
             generator=torch.Generator(device),
             representation=self._representation(),
+            precision=self.precision,
         )
 
     def _run_epoch(self, epoch):

@@ -88,6 +88,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         max_grad_norm=None,
         on_divergence="raise",
         callbacks=None,
+        precision="float32",
     ):
         self.n_components = n_components
         self.supervised_weight = supervised_weight
@@ -114,6 +115,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         self.max_grad_norm = max_grad_norm
         self.on_divergence = on_divergence
         self.callbacks = callbacks
+        self.precision = precision
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -92,6 +92,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         max_grad_norm=None,
         on_divergence="raise",
         callbacks=None,
+        precision="float32",
     ):
         self.n_clusters = n_clusters
         self.n_components = n_components
@@ -118,6 +119,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self.max_grad_norm = max_grad_norm
         self.on_divergence = on_divergence
         self.callbacks = callbacks
+        self.precision = precision
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -39,6 +39,7 @@ The paper's variants are options of the same loop, not other loops:
   through the shared optimiser, for the same reason as the generator phase.
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,6 +51,9 @@ from torch import nn
 from .metrics import energy_distance, nearest_neighbor_two_sample
 
 __all__ = ["AdversarialTrainer", "Batch", "LatentPart", "TrainingDivergedError"]
+
+PRECISIONS = ("float32", "bfloat16")
+"""Values of ``precision``: plain float32, or bfloat16 autocast over float32 weights."""
 
 # Codes kept per epoch to measure the prior match.
 _MATCH_SAMPLE_SIZE = 1000
@@ -141,6 +145,10 @@ class AdversarialTrainer:
         supervised phase on each batch's ``labelled`` part.
     supervised_weight : float, default=1.0
         Weight of the supervised cross-entropy.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the forward passes (see :func:`precision_context`); the
+        weights, the optimisers and the losses stay in float32. May be
+        reassigned between epochs.
     """
 
     def __init__(
@@ -158,6 +166,7 @@ class AdversarialTrainer:
         representation=None,
         classifier_columns=None,
         supervised_weight=1.0,
+        precision="float32",
     ):
         self.encoder = encoder
         self.decoder = decoder
@@ -168,6 +177,7 @@ class AdversarialTrainer:
         self._label_conditioned = any(part.label_conditioned for part in parts)
         self.reconstruction_loss = reconstruction_loss
         self.generator = generator
+        self.precision = precision
         # Draws of the prior-match monitor come from their own generator, so
         # that watching the training does not change it.
         self.monitor_generator = torch.Generator(generator.device)
@@ -378,7 +388,8 @@ class AdversarialTrainer:
         recent, n_recent = [], 0  # the epoch's last codes, kept for the prior match
         n_batches = 0
         for batch in batches:
-            losses, codes = self.train_batch(batch)
+            with precision_context(self.device, self.precision):
+                losses, codes = self.train_batch(batch)
             totals += torch.stack(losses)
             recent.append(codes)
             n_recent += len(codes)
@@ -433,9 +444,10 @@ class AdversarialTrainer:
         total, count = 0.0, 0
         for batch in batches:
             x, y = (batch.x, batch.y) if isinstance(batch, Batch) else (batch, None)
-            codes = self.activate(self.encoder.embed(x, embed_generator.manual_seed(0)))
-            output = self.decode(codes, y)
-            total += float(self.reconstruction_loss(output, x)) * len(x)
+            with precision_context(self.device, self.precision):
+                codes = self.activate(self.encoder.embed(x, embed_generator.manual_seed(0)))
+                output = self.decode(codes, y)
+                total += float(self.reconstruction_loss(output, x)) * len(x)
             count += len(x)
         return total / max(count, 1)
 
@@ -468,3 +480,22 @@ def _step(optimizer, loss, max_grad_norm=None):
 
 def _finite(value):
     return value == value and abs(value) != float("inf")
+
+
+def precision_context(device, precision):
+    """The context of the forward passes for ``precision`` on ``device``.
+
+    ``"float32"``: no change. ``"bfloat16"``: ``torch.autocast`` runs the
+    matrix products in bfloat16 while the weights stay float32 (mixed
+    precision); losses such as BCE-with-logits and MSE are autocast to
+    float32. The cache of cast weights is off: an optimiser step updates the
+    weights in place inside the context, and a cached cast would go on
+    serving the old weights to the next phase's forward pass. Each weight is
+    used once per forward pass, so the cache would save nothing anyway.
+    """
+    if precision == "float32":
+        return contextlib.nullcontext()
+    if precision != "bfloat16":
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    device_type = torch.device(device).type
+    return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=False)

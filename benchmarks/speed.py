@@ -1,0 +1,494 @@
+"""How fast skaae trains and infers, next to a plain loop and to this machine's matmul peak.
+
+Run from the repository root (a few minutes on 2 cores)::
+
+    python benchmarks/speed.py
+
+It writes ``benchmarks/results/speed.json`` and ``benchmarks/results/speed.md``
+and prints the table. Everything uses the paper's MNIST networks (encoder
+784-1000-1000-2, decoder 2-1000-1000-784, discriminator 2-1000-1000-1, ReLU)
+unless said. Measured, each a median of ``--repeats`` runs after a warm-up:
+
+- dense matmul throughput (GFLOP/s) in float32 and bfloat16, at the training
+  step's shapes (batch x 1000 x 1000) and at 2048^3 (the roofline peak);
+- training throughput (samples/s) at batch 100 and 1000 of the plain loop in
+  ``reference_aae.py`` (DataLoader, three phases with their own forward
+  passes, four Adam optimisers, float32) and of ``AdversarialAutoencoder``
+  (the trainer's epoch time from ``history_``, one warm-start epoch at a
+  time) in float32 and bfloat16, measured in turns so that both see the same
+  machine; roofline efficiency = step FLOPs (counted from the layer sizes by
+  ``reference_aae.step_flops``) per second / the float32 2048^3 throughput;
+- the same with 1 and 2 torch threads (the thread policy);
+- ``transform`` of the 10,000 test images and ``inverse_transform`` of their
+  codes;
+- peak RSS (VmHWM) of a fresh process fitting all 60,000 training images for
+  one epoch, with the default networks and with the paper's;
+- bfloat16 vs float32 quality: MNIST (first 10,000 training images, paper
+  networks, batch 100, ``--quality-epochs`` epochs; 5-NN accuracy and prior
+  match of the 10,000 test codes, reconstruction score) and digits (the
+  defaults of ``core.py``: 2-D mixture codes, 5-NN and prior match).
+
+The machine is shared: the load average (1 minute) is recorded at the start
+and end of every section, and timings taken at a load above the core count
+are unreliable.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+
+# The skaae of this checkout, not whichever one is installed (e.g. editable elsewhere).
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).parent)]
+from _common import DEFAULT_MNIST, RESULTS, knn_accuracy  # noqa: E402
+from core import prior_distances  # noqa: E402
+from reference_aae import ReferenceAAE, phase_flops, step_flops  # noqa: E402
+
+import skaae  # noqa: E402
+from skaae import AdversarialAutoencoder  # noqa: E402
+
+PAPER = dict(
+    hidden_layer_sizes=(1000, 1000),
+    discriminator_layer_sizes=(1000, 1000),
+    activation="relu",
+    device="cpu",
+    random_state=0,
+)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def load_mnist(path):
+    if not Path(path).exists():
+        sys.exit(f"MNIST not found at {path}; pass --mnist-path or set SKAAE_MNIST.")
+    with np.load(path) as data:
+        arrays = [data[key] for key in ("X_train", "y_train", "X_test", "y_test")]
+    for i in (0, 2):  # scaled in place: no second float copy at load time
+        arrays[i] = arrays[i].astype(np.float32)
+        arrays[i] /= 255.0
+    return arrays
+
+
+def load():
+    return os.getloadavg()[0]
+
+
+def median_time(function, repeats, warmup=1):
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------ matmul
+def matmul_rows(repeats):
+    shapes = [(100, 1000, 1000), (1000, 1000, 1000), (2048, 2048, 2048)]
+    rows = []
+    for name, dtype in DTYPES.items():
+        generator = torch.Generator().manual_seed(0)
+        for m, k, n in shapes:
+            a = torch.randn(m, k, generator=generator).to(dtype)
+            b = torch.randn(k, n, generator=generator).to(dtype)
+            flops = 2 * m * k * n
+            inner = max(1, int(2e10 // flops))  # about 0.1 s per timing at the float32 peak
+
+            def run(a=a, b=b, inner=inner):
+                for _ in range(inner):
+                    torch.mm(a, b)
+
+            seconds = median_time(run, repeats, warmup=2) / inner
+            rows.append({"dtype": name, "shape": f"{m}x{k}x{n}", "gflops": flops / seconds / 1e9})
+    return rows
+
+
+def peak(matmul, dtype, shape="2048x2048x2048"):
+    """The matmul throughput of ``dtype`` at ``shape`` (2048^3: the roofline's ceiling)."""
+    return next(r["gflops"] for r in matmul if r["dtype"] == dtype and r["shape"] == shape)
+
+
+# ---------------------------------------------------------------- training
+def reference_run(X, batch_size, n_steps):
+    model = ReferenceAAE(n_features=X.shape[1])
+    model.train(X, batch_size, 3)  # warm-up
+
+    def run():
+        model.train(X, batch_size, n_steps)
+
+    return run
+
+
+def skaae_run(X, batch_size, precision):
+    model = AdversarialAutoencoder(
+        batch_size=batch_size, max_iter=1, warm_start=True, precision=precision, **PAPER
+    ).fit(X[: 3 * batch_size])  # warm-up; later fits continue these networks
+
+    def run():
+        model.fit(X)
+        return model.history_[-1]["time"]
+
+    return run
+
+
+def training_rows(X, batch_sizes, repeats, steps):
+    """Samples/s of the reference and of skaae (float32, bfloat16), timed in turns."""
+    rows = []
+    for batch_size in batch_sizes:
+        n_steps = steps[batch_size]
+        subset = X[: n_steps * batch_size]
+        runs = {
+            "reference float32": reference_run(torch.from_numpy(subset), batch_size, n_steps),
+            "skaae float32": skaae_run(subset, batch_size, "float32"),
+            "skaae bfloat16": skaae_run(subset, batch_size, "bfloat16"),
+        }
+        times = {name: [] for name in runs}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                epoch_time = run()
+                times[name].append(epoch_time or time.perf_counter() - start)
+        for name, values in times.items():
+            loop, precision = name.split()
+            rows.append(
+                {
+                    "batch_size": batch_size,
+                    "loop": loop,
+                    "precision": precision,
+                    "threads": torch.get_num_threads(),
+                    "samples_per_s": len(subset) / statistics.median(values),
+                    "samples_per_s_all": [len(subset) / t for t in values],
+                    "step_mflops_per_sample": step_flops(loop=loop) / 1e6,
+                    "phase_mflops_per_sample": {
+                        phase: flops / 1e6 for phase, flops in phase_flops(loop=loop).items()
+                    },
+                }
+            )
+    return rows
+
+
+def thread_rows(X, batch_sizes, repeats, steps):
+    rows = []
+    default = torch.get_num_threads()
+    try:
+        for threads in sorted({1, default}):
+            torch.set_num_threads(threads)
+            for batch_size in batch_sizes:
+                subset = X[: steps[batch_size] * batch_size]
+                for precision in DTYPES:
+                    run = skaae_run(subset, batch_size, precision)
+                    epoch = statistics.median(run() for _ in range(repeats))
+                    rows.append(
+                        {
+                            "batch_size": batch_size,
+                            "precision": precision,
+                            "threads": threads,
+                            "samples_per_s": len(subset) / epoch,
+                        }
+                    )
+    finally:
+        torch.set_num_threads(default)
+    return rows
+
+
+# --------------------------------------------------------------- inference
+def inference_rows(X_train, X_test, repeats):
+    rows = []
+    for precision in DTYPES:
+        model = AdversarialAutoencoder(max_iter=1, batch_size=100, precision=precision, **PAPER)
+        model.fit(X_train[:2000])
+        Z = model.transform(X_test)
+        for what, function in (
+            ("transform, 10,000 test images", lambda m=model: m.transform(X_test)),
+            ("inverse_transform, 10,000 codes", lambda m=model, Z=Z: m.inverse_transform(Z)),
+        ):
+            seconds = median_time(function, repeats, warmup=2)
+            rows.append({"what": what, "precision": precision, "seconds": seconds})
+    return rows
+
+
+# ------------------------------------------------------------------ memory
+def rss_child(path, kind):
+    """Fit all of MNIST for one epoch; print VmHWM in MiB after loading and after fitting."""
+    X = load_mnist(path)[0]
+    loaded = vm_hwm()
+    params = PAPER if kind == "paper" else {"random_state": 0, "device": "cpu"}
+    AdversarialAutoencoder(max_iter=1, **params).fit(X)
+    print(json.dumps({"after_loading_mib": loaded, "peak_mib": vm_hwm()}))
+
+
+def vm_hwm():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_rows(path):
+    rows = []
+    for kind in ("default", "paper"):
+        output = subprocess.run(
+            [sys.executable, __file__, "--rss-child", kind, "--mnist-path", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        rows.append({"networks": kind, **json.loads(output.strip().splitlines()[-1])})
+    return rows
+
+
+# ----------------------------------------------------------------- quality
+def quality_rows(mnist, epochs):
+    X_train, y_train, X_test, y_test = mnist
+    X_train, y_train = X_train[:10000], y_train[:10000]
+    rows = []
+    for precision in DTYPES:
+        model = AdversarialAutoencoder(
+            batch_size=100, max_iter=epochs, precision=precision, **PAPER
+        )
+        start = time.perf_counter()
+        model.fit(X_train)
+        fit_time = time.perf_counter() - start
+        Z_test = model.transform(X_test)
+        energy, nearest = prior_distances(model, Z_test)
+        rows.append(
+            {
+                "data": f"MNIST 10k, paper networks, {epochs} epochs",
+                "precision": precision,
+                "knn": knn_accuracy(model.transform(X_train), y_train, Z_test, y_test),
+                "energy": energy,
+                "nearest": nearest,
+                "score": model.score(X_test),
+                "fit_time": fit_time,
+            }
+        )
+    rows += digits_quality_rows()
+    return rows
+
+
+def digits_quality_rows():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.25, stratify=y, random_state=0
+    )
+    rows = []
+    for precision in DTYPES:
+        model = AdversarialAutoencoder(
+            n_components=2, prior="mixture", random_state=0, device="cpu", precision=precision
+        )
+        start = time.perf_counter()
+        model.fit(X_train)
+        fit_time = time.perf_counter() - start
+        Z_test = model.transform(X_test)
+        energy, nearest = prior_distances(model, Z_test)
+        rows.append(
+            {
+                "data": "digits, defaults (core.py)",
+                "precision": precision,
+                "knn": knn_accuracy(model.transform(X_train), y_train, Z_test, y_test),
+                "energy": energy,
+                "nearest": nearest,
+                "score": model.score(X_test),
+                "fit_time": fit_time,
+            }
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- reporting
+def environment():
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu,
+        "machine": f"{platform.machine()} {platform.system()}",
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "skaae": skaae.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def summary_rows(results):
+    """The bars of issue 4 next to the measured values."""
+    training = {(r["batch_size"], r["loop"], r["precision"]): r for r in results["training"]}
+    peak32 = peak(results["matmul"], "float32")
+    rows = []
+    for batch_size in results["batch_sizes"]:
+        reference = training[batch_size, "reference", "float32"]["samples_per_s"]
+        for precision in DTYPES:
+            ratio = training[batch_size, "skaae", precision]["samples_per_s"] / reference
+            rows.append(
+                (f"throughput skaae {precision} / reference, batch {batch_size}", ratio, ">= 2")
+            )
+    for batch_size, bar in zip(results["batch_sizes"], (">= 0.70", ">= 0.85"), strict=False):
+        row = training[batch_size, "skaae", "float32"]
+        gflops = row["samples_per_s"] * row["step_mflops_per_sample"] / 1e3
+        rows.append((f"float32 roofline efficiency, batch {batch_size}", gflops / peak32, bar))
+        matched = peak(results["matmul"], "float32", f"{batch_size}x1000x1000")
+        rows.append(
+            (
+                f"float32 step GFLOP/s / {batch_size}x1000x1000 matmul GFLOP/s",
+                gflops / matched,
+                "(reported)",
+            )
+        )
+    transform = next(
+        r["seconds"]
+        for r in results["inference"]
+        if r["precision"] == "float32" and r["what"].startswith("transform")
+    )
+    rows.append(("transform, 10,000 test images, float32 (s)", transform, "<= 0.3"))
+    for row in results.get("memory", []):
+        name = f"peak RSS, fit 60,000 images, {row['networks']} networks (MiB)"
+        rows.append((name, row["peak_mib"], "<= 1024"))
+    return rows
+
+
+def markdown(results):
+    env = results["environment"]
+    lines = [
+        f"Measured {env['date']} on {env['cpu']} ({env['cpu_count']} CPUs, {env['threads']} torch "
+        f"threads), skaae {env['skaae']}, torch {env['torch']}, numpy {env['numpy']}, "
+        f"scikit-learn {env['sklearn']}. Load average (1 min) at start "
+        f"{results['load_start']:.2f}, at end {results['load_end']:.2f}. "
+        f"Command: `{results['command']}`.",
+        "",
+        "| bar | measured | target |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {value:.3g} | {bar} |" for name, value, bar in summary_rows(results)]
+    lines += ["", "Matmul throughput (GFLOP/s, median):", "", "| dtype | shape | GFLOP/s |"]
+    lines += ["|---|---|---|"]
+    lines += [f"| {r['dtype']} | {r['shape']} | {r['gflops']:.0f} |" for r in results["matmul"]]
+    peaks = {dtype: peak(results["matmul"], dtype) for dtype in DTYPES}
+    lines += [
+        "",
+        "Training throughput, paper networks on MNIST (median samples/s; roofline = step "
+        "FLOPs/s over the 2048^3 matmul throughput of the same dtype):",
+        "",
+        "| batch | loop | precision | samples/s (median) | runs | MFLOP/sample | GFLOP/s "
+        "| roofline | vs batch x 1000 x 1000 matmul |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["training"]:
+        gflops = r["samples_per_s"] * r["step_mflops_per_sample"] / 1e3
+        matched = peak(results["matmul"], r["precision"], f"{r['batch_size']}x1000x1000")
+        runs = ", ".join(f"{v:.0f}" for v in r["samples_per_s_all"])
+        lines.append(
+            f"| {r['batch_size']} | {r['loop']} | {r['precision']} | {r['samples_per_s']:.0f} | "
+            f"{runs} | {r['step_mflops_per_sample']:.1f} | {gflops:.0f} | "
+            f"{gflops / peaks[r['precision']]:.0%} | {gflops / matched:.0%} |"
+        )
+    if results.get("threads"):
+        lines += ["", "skaae samples/s by torch thread count:", ""]
+        lines += ["| batch | precision | threads | samples/s |", "|---|---|---|---|"]
+        lines += [
+            f"| {r['batch_size']} | {r['precision']} | {r['threads']} | {r['samples_per_s']:.0f} |"
+            for r in results["threads"]
+        ]
+    lines += ["", "Inference, paper networks (median seconds):", ""]
+    lines += ["| what | precision | seconds |", "|---|---|---|"]
+    lines += [
+        f"| {r['what']} | {r['precision']} | {r['seconds']:.3f} |" for r in results["inference"]
+    ]
+    if results.get("memory"):
+        lines += ["", "Peak RSS of a fresh process fitting 60,000 MNIST images for 1 epoch:", ""]
+        lines += ["| networks | after loading (MiB) | peak (MiB) |", "|---|---|---|"]
+        lines += [
+            f"| {r['networks']} | {r['after_loading_mib']:.0f} | {r['peak_mib']:.0f} |"
+            for r in results["memory"]
+        ]
+    if results.get("quality"):
+        lines += ["", "Quality, bfloat16 vs float32 (test set):", ""]
+        lines += [
+            "| data | precision | 5-NN acc | energy distance | 1-NN two-sample | score | fit (s) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['data']} | {r['precision']} | {r['knn']:.3f} | {r['energy']:.3f} | "
+            f"{r['nearest']:.3f} | {r['score']:.4f} | {r['fit_time']:.1f} |"
+            for r in results["quality"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mnist-path", default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)))
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement")
+    parser.add_argument("--quality-epochs", type=int, default=10)
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-threads", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's own, one per core)"
+    )
+    parser.add_argument("--output-dir", default=str(RESULTS))
+    parser.add_argument("--rss-child", choices=["default", "paper"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        return rss_child(args.mnist_path, args.rss_child)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    results = {
+        "environment": environment(),
+        "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
+        "load_start": load(),
+        "batch_sizes": [100, 1000],
+        "loads": {},
+    }
+    steps = {100: 40, 1000: 8}
+    mnist = load_mnist(args.mnist_path)
+    sections = [
+        ("matmul", lambda: matmul_rows(args.repeats)),
+        ("training", lambda: training_rows(mnist[0], [100, 1000], args.repeats, steps)),
+        ("inference", lambda: inference_rows(mnist[0], mnist[2], args.repeats)),
+    ]
+    if not args.skip_threads:
+        sections.append(("threads", lambda: thread_rows(mnist[0], [100, 1000], 3, steps)))
+    if not args.skip_memory:
+        sections.append(("memory", lambda: memory_rows(args.mnist_path)))
+    if not args.skip_quality:
+        sections.append(("quality", lambda: quality_rows(mnist, args.quality_epochs)))
+    for name, run in sections:
+        before = load()
+        start = time.perf_counter()
+        results[name] = run()
+        results["loads"][name] = {"start": before, "end": load()}
+        print(f"{name}: {time.perf_counter() - start:.0f} s, load {before:.2f} -> {load():.2f}")
+    results["load_end"] = load()
+    table = markdown(results)
+    print(table)
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "speed.json").write_text(json.dumps(results, indent=2))
+    (output / "speed.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
