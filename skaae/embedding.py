@@ -39,9 +39,12 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         Number of cluster heads when fitted without labels (None: 16). With
         labels there is one head per class: leave it None (another value
         is ignored, with a warning).
-    min_distance : float, default=6.0
+    min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
-        threshold eta), in units of the style prior's scale.
+        threshold eta), in units of the style prior's standard deviation.
+        Measured on MNIST (10,000 images, 75 epochs, 2-D, unsupervised):
+        6.0 left 9 of 16 clusters unused (5-NN 0.62), 3.0 gave 0.69, 2.0
+        0.72 (with 100 labels 0.76), 1.0 0.72.
     supervised_weight : float, default=1.0
         Weight of the supervised cross-entropy (with labels only).
     prior : str or Prior, default="gaussian"
@@ -93,7 +96,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         n_components=2,
         *,
         n_clusters=None,
-        min_distance=6.0,
+        min_distance=2.0,
         supervised_weight=1.0,
         prior="gaussian",
         posterior="deterministic",
