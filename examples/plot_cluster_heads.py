@@ -26,7 +26,7 @@ one head per class.
 
 The script reads MNIST from ``../shared/data/mnist.npz`` (override with
 ``--mnist-path`` or the ``SKAAE_MNIST`` environment variable), scales it by
-1/255 and fits for ``--max-iter`` epochs (default 100; the fit took 106 s of
+1/255 and fits for ``--max-iter`` epochs (default 100; the fit took 69 s of
 CPU time with one thread, ``OMP_NUM_THREADS=1``), printing the fit time.
 
 Everything is seeded, so a rerun on the same machine redraws the same
