@@ -25,7 +25,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import _float_dtype, _layer_sizes
 from ._labels import known_classes, label_indices, unlabelled_mask
-from .autoencoder import _RECONSTRUCTION_LOSSES, AdversarialAutoencoder
+from ._training_mixin import _RECONSTRUCTION_LOSSES
+from .autoencoder import AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
 from .training import AdversarialTrainer, LatentPart
