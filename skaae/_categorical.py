@@ -25,11 +25,10 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import _float_dtype, _layer_sizes
 from ._labels import known_classes, label_indices, unlabelled_mask
-from ._training_mixin import _RECONSTRUCTION_LOSSES
 from .autoencoder import AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
-from .training import AdversarialTrainer, LatentPart
+from .training import LatentPart
 
 __all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
 
@@ -189,18 +188,9 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
             LatentPart(self.prior_, self.discriminator_, slice(k, k + self.n_components)),
         ]
         supervised = hasattr(self, "classes_")
-        return AdversarialTrainer(
-            self.encoder_,
-            self.decoder_,
+        return self._new_trainer(
+            device,
             parts,
-            _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
-            learning_rate=self.learning_rate,
-            discriminator_learning_rate=self.discriminator_learning_rate,
-            adversarial_weight=self.adversarial_weight,
-            discriminator_noise=self.discriminator_noise,
-            max_grad_norm=self.max_grad_norm,
-            generator=torch.Generator(device),
-            representation=self._representation(),
             classifier_columns=slice(0, len(self.classes_)) if supervised else None,
             supervised_weight=self.supervised_weight if supervised else 0.0,
         )

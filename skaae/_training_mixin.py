@@ -44,7 +44,8 @@ class TrainingMixin:
 
     Mixed into a :class:`~skaae._base.BaseAdversarialEstimator`, whose epoch
     loop calls ``_run_epoch`` and ``_validation_loss``. Subclasses change the
-    training through ``_make_trainer`` and ``_uses_labelled_batches``.
+    training through ``_make_trainer`` (built on ``_new_trainer``) and
+    ``_uses_labelled_batches``.
     """
 
     def _fit(self, X, y):
@@ -200,10 +201,17 @@ class TrainingMixin:
             slice(0, self.n_components),
             label_conditioned=self._is_label_regularised(),
         )
+        return self._new_trainer(device, [part])
+
+    def _new_trainer(self, device, parts, **options):
+        """An ``AdversarialTrainer`` of the latent ``parts`` with this model's settings.
+
+        ``options`` (e.g. those of a supervised phase) go to the trainer as given.
+        """
         return AdversarialTrainer(
             self.encoder_,
             self.decoder_,
-            [part],
+            parts,
             _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
             learning_rate=self.learning_rate,
             discriminator_learning_rate=self.discriminator_learning_rate,
@@ -213,6 +221,7 @@ class TrainingMixin:
             generator=torch.Generator(device),
             representation=self._representation(),
             precision=self.precision,
+            **options,
         )
 
     def _run_epoch(self, epoch):
