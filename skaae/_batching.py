@@ -7,11 +7,15 @@ device. Memory-mapped arrays stay on disk and are read a window of blocks at
 a time (:class:`BlockShuffledSource`).
 """
 
+import itertools
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._neighbors import nearest_neighbors
 from ._out_of_core import RowReader, is_memory_mapped, rows_per_block
+from .training import Batch
 
 # A memory-mapped X is shuffled within windows of this many blocks.
 WINDOW_BLOCKS = 16
@@ -92,8 +96,8 @@ class BatchSource:
         block = self._X[index].toarray().astype(np.float32, copy=False)
         return self._normalise(torch.from_numpy(block).to(self.device, non_blocking=True))
 
-    def batches(self, batch_size, generator=None):
-        """Yield mini-batches of at most ``batch_size`` rows.
+    def batches(self, batch_size, generator=None, n_neighbors=0):
+        """Yield mini-batches of at most ``batch_size`` rows, as :class:`~skaae.training.Batch`.
 
         Parameters
         ----------
@@ -101,30 +105,48 @@ class BatchSource:
             Rows per batch.
         generator : torch.Generator or None
             CPU generator for the shuffle; ``None`` keeps the row order.
+        n_neighbors : int, default=0
+            When positive, each row comes with one of its ``n_neighbors``
+            nearest rows (``Batch.neighbors``), drawn anew every epoch. The
+            neighbours are searched once, at the first such call (see
+            :func:`~skaae._neighbors.nearest_neighbors`).
         """
         n = self.n_samples
         order = None if generator is None else torch.randperm(n, generator=generator)
+        partner = None if n_neighbors <= 0 else self._partners(n_neighbors, generator)
         if not self._streamed:
-            if order is None:
-                data, labels = self._X.split(batch_size), None
-                if self._y is not None:
-                    labels = self._y.split(batch_size)
-            else:
+            order = torch.arange(n) if order is None else order
+            for index in order.to(self.device).split(batch_size):
                 # A gather per mini-batch: gathering all rows at once would hold
                 # a second copy of X (e.g. 188 MB for MNIST) through the epoch.
-                index = order.to(self.device).split(batch_size)
-                data = (self._X[i] for i in index)
-                labels = None if self._y is None else (self._y[i] for i in index)
-            yield from data if labels is None else zip(data, labels, strict=True)
+                yield Batch(
+                    self._X[index],
+                    None if self._y is None else self._y[index],
+                    neighbors=None if partner is None else self._X[partner[index]],
+                )
             return
         order = np.arange(n) if order is None else order.numpy()
         for start in range(0, n, batch_size):
-            index = order[start : start + batch_size]
-            index = index if generator is None else np.sort(index)
-            if self._y is None:
-                yield self._rows(index)
-            else:
-                yield self._rows(index), self._y[torch.from_numpy(index).to(self.device)]
+            index = order[start : start + batch_size]  # (in the order of the dense path)
+            yield Batch(
+                self._rows(index),
+                None if self._y is None else self._y[torch.from_numpy(index).to(self.device)],
+                neighbors=None if partner is None else self._rows(partner[index].numpy()),
+            )
+
+    def _partners(self, n_neighbors, generator):
+        """For each served row, one of its ``n_neighbors`` nearest rows, drawn at random."""
+        if getattr(self, "_neighbors", (None,))[0] != n_neighbors:
+            rows = self._X if not self._streamed else self._scaled_sparse_rows()
+            self._neighbors = (n_neighbors, nearest_neighbors(rows, n_neighbors, generator))
+        return _draw_partners(self._neighbors[1], generator)
+
+    def _scaled_sparse_rows(self):
+        """The served rows of a sparse X, scaled as the batches are (centring moves no distance)."""
+        X = self._X if self._index is None else self._X[self._index]
+        if self._scale is None:
+            return X
+        return sp.csr_matrix(X.multiply(1.0 / self._scale.cpu().numpy()[None]))
 
 
 class BlockShuffledSource(BatchSource):
@@ -197,15 +219,11 @@ class BlockShuffledSource(BatchSource):
         parts = [part[0] for part in map(self._block, range(n_blocks)) if part is not None]
         return np.concatenate(parts) if parts else self._reader.read(0, 0)
 
-    def batches(self, batch_size, generator=None):
+    def batches(self, batch_size, generator=None, n_neighbors=0):
         """Yield mini-batches of ``batch_size`` rows (the last one may be smaller).
 
-        Parameters
-        ----------
-        batch_size : int
-            Rows per batch.
-        generator : torch.Generator or None
-            CPU generator for the shuffle; ``None`` keeps the row order.
+        Parameters as for :meth:`BatchSource.batches`; here the neighbours
+        of a row are searched among the rows of its window, at each visit.
         """
         n_blocks = -(-self._n_rows // self._block_rows)
         if generator is None or n_blocks <= WINDOW_BLOCKS:
@@ -217,29 +235,57 @@ class BlockShuffledSource(BatchSource):
             window = self._window(order[first : first + WINDOW_BLOCKS])
             if window is None:
                 continue
-            data, labels = window
+            columns = list(window)  # rows, then labels and neighbours when there are any
+            # Drawn in the order of BatchSource (shuffle, then neighbours), so
+            # that data in one window trains exactly as in memory.
+            shuffle = None
             if generator is not None:
-                shuffle = torch.randperm(len(data), generator=generator).to(self.device)
-                data = data[shuffle]
-                labels = None if labels is None else labels[shuffle]
+                shuffle = torch.randperm(len(columns[0]), generator=generator).to(self.device)
+            if n_neighbors > 0:
+                found = nearest_neighbors(columns[0], n_neighbors, generator)
+                columns.append(columns[0][_draw_partners(found, generator)])
+            if shuffle is not None:
+                columns = [_take(column, shuffle) for column in columns]
             if pending is not None:
-                data = torch.cat([pending[0], data])
-                labels = None if labels is None else torch.cat([pending[1], labels])
-            n_full = len(data) - len(data) % batch_size
-            if n_full:  # (split would yield one empty batch)
-                yield from self._pairs(data[:n_full], labels, n_full, batch_size)
-            pending = (data[n_full:], None if labels is None else labels[n_full:])
-            if n_full == len(data):
+                columns = [_join(old, new) for old, new in zip(pending, columns, strict=True)]
+            n_full = len(columns[0]) - len(columns[0]) % batch_size
+            if n_full:
+                yield from _cut(columns, 0, n_full, batch_size)
+            pending = [_take(column, slice(n_full, None)) for column in columns]
+            if n_full == len(columns[0]):
                 pending = None
         if pending is not None:
-            yield from self._pairs(*pending, len(pending[0]), len(pending[0]))
+            yield from _cut(pending, 0, len(pending[0]), len(pending[0]))
 
-    @staticmethod
-    def _pairs(data, labels, n_rows, batch_size):
-        """``data[:n_rows]`` in batches, paired with their labels when there are labels."""
-        if labels is None:
-            return data[:n_rows].split(batch_size)
-        return zip(data[:n_rows].split(batch_size), labels[:n_rows].split(batch_size), strict=True)
+
+def _take(column, index):
+    return None if column is None else column[index]
+
+
+def _join(old, new):
+    return None if new is None else torch.cat([old, new])
+
+
+def _cut(columns, start, stop, batch_size):
+    """Batches of rows ``start:stop`` of the aligned ``columns`` (rows, labels[, neighbours])."""
+    pieces = [
+        itertools.repeat(None) if column is None else column[start:stop].split(batch_size)
+        for column in columns
+    ]
+    for x, y, *neighbors in zip(*pieces, strict=False):  # (labels may repeat None)
+        yield Batch(x, y, neighbors=neighbors[0] if neighbors else None)
+
+
+def _draw_partners(neighbors, generator):
+    """One of each row's neighbours (columns of ``neighbors``), drawn with ``generator``.
+
+    Without a generator, the nearest.
+    """
+    if generator is None:
+        return neighbors[:, 0]
+    pick = torch.randint(neighbors.shape[1], (len(neighbors),), generator=generator)
+    rows = torch.arange(len(neighbors), device=neighbors.device)
+    return neighbors[rows, pick.to(neighbors.device)]
 
 
 def _labels(y, rows, device):

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ._batching import make_batch_source
 from ._labels import check_labels
 from .priors import resolve_prior
-from .training import AdversarialTrainer, Batch, LatentPart
+from .training import AdversarialTrainer, LatentPart
 
 __all__ = ["TrainingMixin"]
 
@@ -99,6 +99,7 @@ class TrainingMixin:
                 self.adversarial_weight,
                 self.discriminator_noise,
                 self.max_grad_norm,
+                self._neighbor_weight(),
             )
         # Independent streams for training noise, the monitor and the shuffle.
         streams = np.random.SeedSequence([seed, self.n_iter_]).generate_state(3)
@@ -218,19 +219,29 @@ class TrainingMixin:
             adversarial_weight=self.adversarial_weight,
             discriminator_noise=self.discriminator_noise,
             max_grad_norm=self.max_grad_norm,
+            neighbor_weight=self._neighbor_weight(),
             generator=torch.Generator(device),
             representation=self._representation(),
             precision=self.precision,
             **options,
         )
 
+    def _neighbor_weight(self):
+        """``neighbor_weight``, with "auto" resolved (0.03 for maps of at most 3 dimensions)."""
+        if self.neighbor_weight != "auto":
+            return self.neighbor_weight
+        return 0.03 if self._fitted_structure["n_components"] <= 3 else 0.0
+
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
-        batches = map(_as_batch, self._train_source.batches(batch_size, self._shuffle_generator))
+        n_neighbors = self.n_neighbors if self._neighbor_weight() > 0 else 0
+        batches = self._train_source.batches(batch_size, self._shuffle_generator, n_neighbors)
         if self._labelled_source is None:
             return self._trainer.run_epoch(batches)
         labelled = self._cycle_labelled(batch_size)
-        return self._trainer.run_epoch(Batch(batch.x, batch.y, next(labelled)) for batch in batches)
+        return self._trainer.run_epoch(
+            batch._replace(labelled=next(labelled)[:2]) for batch in batches
+        )
 
     def _cycle_labelled(self, batch_size):
         """Labelled mini-batches without end, reshuffled at each pass over them."""
@@ -241,10 +252,4 @@ class TrainingMixin:
         )
 
     def _validation_loss(self):
-        batches = self._validation_source.batches(4096)
-        return self._trainer.reconstruction_error(map(_as_batch, batches))
-
-
-def _as_batch(item):
-    """A trainer Batch from what BatchSource yields: ``x`` or ``(x, y)``."""
-    return Batch(*item) if isinstance(item, tuple) else Batch(item)
+        return self._trainer.reconstruction_error(self._validation_source.batches(4096))

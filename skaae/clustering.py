@@ -79,6 +79,8 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         discriminator_learning_rate=1e-3,
         adversarial_weight=0.1,
         discriminator_noise=0.3,
+        neighbor_weight=0.0,
+        n_neighbors=5,
         batch_size="auto",
         max_iter=300,
         early_stopping=False,
@@ -106,6 +108,8 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self.discriminator_learning_rate = discriminator_learning_rate
         self.adversarial_weight = adversarial_weight
         self.discriminator_noise = discriminator_noise
+        self.neighbor_weight = neighbor_weight
+        self.n_neighbors = n_neighbors
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.early_stopping = early_stopping

@@ -224,6 +224,9 @@ class ClusterHeads(nn.Module):
         Any two heads closer than this are pushed apart by :meth:`penalty`.
     """
 
+    # Its output is the model's embedding: the trainer's neighbourhood term works there.
+    is_embedding = True
+
     def __init__(self, n_clusters, n_components, min_distance):
         super().__init__()
         self.n_clusters = n_clusters

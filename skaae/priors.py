@@ -48,7 +48,9 @@ class Prior(BaseEstimator):
 
     A prior whose codes live on a constrained set overrides ``activate``,
     which maps the encoder's raw outputs for this part to codes (the
-    categorical prior's softmax).
+    categorical prior's softmax). A prior whose codes are probabilities
+    rather than positions sets the class attribute ``categorical = True``:
+    the neighbourhood term of the training then leaves its part out.
 
     Attributes
     ----------
@@ -65,6 +67,8 @@ class Prior(BaseEstimator):
     # Constraints checked by bind(); a subclass may declare its own
     # (hyperparameters it does not list are not checked).
     _parameter_constraints = {}
+
+    categorical = False
 
     def bind(self, n_components):
         """Return a copy of this prior bound to codes of ``n_components`` dimensions.
@@ -407,6 +411,8 @@ class CategoricalPrior(Prior):
     single category (``k = 1``) the prior is the point mass on ``[1]``: a
     trivial part, as in a clustering with ``n_clusters=1``.
     """
+
+    categorical = True
 
     def _build(self):
         k = self.n_components_

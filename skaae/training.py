@@ -58,6 +58,21 @@ PRECISIONS = ("float32", "bfloat16")
 # Codes kept per epoch to measure the prior match.
 _MATCH_SAMPLE_SIZE = 1000
 
+NEIGHBOR_KERNEL_WIDTH = 0.25
+"""Width of the neighbourhood term's similarity kernel, in prior-std units.
+
+Measured on MNIST 10k (2-D codes, 30 epochs, neighbour weight 0.03, 10 neighbours): 5-NN
+accuracy of the test codes 0.758 with 0.05, 0.787 with 0.2, 0.782 with 0.3,
+0.715 with 0.5; narrower kernels also left the codes further from the prior.
+"""
+
+NEGATIVE_SAMPLES = 5
+"""Rows of the batch each row is pushed away from in the neighbourhood term."""
+
+# Floor of the squared distance (in kernel widths) of a negative pair: the
+# repulsion -log(1 - q) grows without bound as two codes meet.
+_MIN_SQUARED_DISTANCE = 1e-4
+
 
 class TrainingDivergedError(ValueError, FloatingPointError):
     """A loss became NaN or infinite during training."""
@@ -101,11 +116,15 @@ class Batch(NamedTuple):
         by the representation.
     labelled : tuple of (torch.Tensor, torch.LongTensor) or None
         A labelled mini-batch ``(x, y)`` for the supervised phase.
+    neighbors : torch.Tensor of shape (batch, n_features) or None
+        For each row of ``x``, one of its nearest rows of the data, for the
+        neighbourhood term of the reconstruction phase.
     """
 
     x: torch.Tensor
     y: torch.Tensor | None = None
     labelled: tuple | None = None
+    neighbors: torch.Tensor | None = None
 
 
 class AdversarialTrainer:
@@ -149,6 +168,9 @@ class AdversarialTrainer:
         Precision of the forward passes (see :func:`precision_context`); the
         weights, the optimisers and the losses stay in float32. May be
         reassigned between epochs.
+    neighbor_weight : float, default=0.0
+        Weight of the neighbourhood term (:meth:`neighbor_loss`) in the
+        reconstruction phase, on batches that carry ``neighbors``.
     """
 
     def __init__(
@@ -167,6 +189,7 @@ class AdversarialTrainer:
         classifier_columns=None,
         supervised_weight=1.0,
         precision="float32",
+        neighbor_weight=0.0,
     ):
         self.encoder = encoder
         self.decoder = decoder
@@ -197,6 +220,7 @@ class AdversarialTrainer:
             adversarial_weight,
             discriminator_noise,
             max_grad_norm,
+            neighbor_weight,
         )
 
     def configure(
@@ -206,6 +230,7 @@ class AdversarialTrainer:
         adversarial_weight,
         discriminator_noise,
         max_grad_norm=None,
+        neighbor_weight=0.0,
     ):
         """Set the hyperparameters, keeping the optimisers' state (for warm starts)."""
         for optimizer, lr in (
@@ -217,6 +242,7 @@ class AdversarialTrainer:
         self.adversarial_weight = adversarial_weight
         self.discriminator_noise = discriminator_noise
         self.max_grad_norm = max_grad_norm
+        self.neighbor_weight = neighbor_weight
 
     def state_dict(self):
         """The optimisers' state (live tensors: copy it to keep it)."""
@@ -246,13 +272,63 @@ class AdversarialTrainer:
             codes = self.representation(codes, y)
         return self.decoder(codes)
 
-    def reconstruction_step(self, x, y=None):
-        """Update encoder and decoder on one mini-batch; return the loss (detached)."""
-        loss = self.reconstruction_loss(self.decode(self.encode(x), y), x)
+    def reconstruction_step(self, x, y=None, neighbors=None):
+        """Update encoder and decoder on one mini-batch; return the loss (detached).
+
+        With ``neighbors`` (one near row of the data per row of ``x``) and a
+        positive ``neighbor_weight``, the loss includes the neighbourhood
+        term (see :meth:`neighbor_loss`).
+        """
+        if neighbors is None or self.neighbor_weight == 0:
+            codes = self.encode(x)
+        else:
+            codes, neighbor_codes = self.encode(torch.cat([x, neighbors])).split(len(x))
+        loss = self.reconstruction_loss(self.decode(codes, y), x)
         if hasattr(self.representation, "penalty"):
             loss = loss + self.representation.penalty()
+        if neighbors is not None and self.neighbor_weight != 0:
+            loss = loss + self.neighbor_weight * self.neighbor_loss(codes, neighbor_codes)
         _step(self.autoencoder_optimizer, loss, self.max_grad_norm)
         return loss.detach()
+
+    def neighbor_loss(self, codes, neighbor_codes):
+        """The neighbourhood term: near rows of the data get near codes.
+
+        Works in the map (:meth:`map_codes`), in units of the prior's std:
+        with the similarity ``q(d) = 1 / (1 + (d / w)^2)`` of two points at
+        distance ``d`` (``w`` = ``NEIGHBOR_KERNEL_WIDTH``), it is the cross
+        entropy of UMAP's layout (McInnes et al., 2018) with negative
+        sampling: ``-log q`` for each row and its neighbour, plus
+        ``-log(1 - q)`` for each row and ``NEGATIVE_SAMPLES`` other rows of
+        the batch. The first pulls neighbours together; the second keeps
+        rows that are not neighbours apart, so that the classes of the data
+        separate in the map while the adversary keeps the map's overall
+        distribution on the prior.
+        """
+        z = self.map_codes(codes) / NEIGHBOR_KERNEL_WIDTH
+        if len(z) < 2:
+            return z.sum() * 0.0
+        attraction = torch.log1p(
+            (z - self.map_codes(neighbor_codes) / NEIGHBOR_KERNEL_WIDTH).square().sum(1)
+        )
+        repulsion = 0.0
+        for _ in range(NEGATIVE_SAMPLES):
+            others = torch.randperm(len(z), generator=self.generator, device=z.device)
+            squared = (z - z[others]).square().sum(1).clamp(min=_MIN_SQUARED_DISTANCE)
+            repulsion = repulsion + torch.log1p(squared.reciprocal())
+        return (attraction + repulsion).mean()
+
+    def map_codes(self, codes):
+        """The codes as a map, in units of the prior's std: where :meth:`neighbor_loss` works.
+
+        The continuous parts of the code (a categorical part holds
+        probabilities, not positions), or the representation's output when
+        that is the model's embedding (``representation.is_embedding``).
+        """
+        if getattr(self.representation, "is_embedding", False):
+            return self.representation(codes) / self.parts[-1].prior.std_
+        continuous = [part for part in self.parts if not part.prior.categorical]
+        return torch.cat([codes[:, part.columns] / part.prior.std_ for part in continuous], 1)
 
     def discriminator_step(self, codes, y=None):
         """Update the discriminators on prior draws vs. ``codes``; return the loss."""
@@ -343,7 +419,7 @@ class AdversarialTrainer:
         if not isinstance(batch, Batch):
             batch = Batch(batch)
         x, y = batch.x, batch.y
-        losses = [self.reconstruction_step(x, y)]
+        losses = [self.reconstruction_step(x, y, batch.neighbors)]
         codes = self.encode(x)
         regularised, labels = codes, y
         if batch.labelled is not None and self._label_conditioned:

@@ -13,7 +13,7 @@ CPU = torch.device("cpu")
 
 
 def _rows(batches):
-    return torch.cat(list(batches)).numpy()
+    return torch.cat([batch.x for batch in batches]).numpy()
 
 
 def _sorted_rows(A):
@@ -24,7 +24,7 @@ def test_dense_batches_cover_every_row_once():
     X = np.random.RandomState(0).normal(size=(50, 3))
     source = BatchSource(X, CPU)
     batches = list(source.batches(16, torch.Generator().manual_seed(0)))
-    assert [len(b) for b in batches] == [16, 16, 16, 2]
+    assert [len(b.x) for b in batches] == [16, 16, 16, 2]
     shuffled = _rows(batches)
     assert not np.allclose(shuffled, X.astype(np.float32))
     np.testing.assert_array_equal(_sorted_rows(shuffled), _sorted_rows(X.astype(np.float32)))
@@ -50,7 +50,7 @@ def test_sparse_batches_match_dense_batches():
         strict=True,
     ):
         # The same rows in each batch (the sparse path sorts them within the batch).
-        np.testing.assert_array_equal(_sorted_rows(a.numpy()), _sorted_rows(b.numpy()))
+        np.testing.assert_array_equal(_sorted_rows(a.x.numpy()), _sorted_rows(b.x.numpy()))
 
 
 def test_sparse_input_is_never_densified_whole():

@@ -145,6 +145,11 @@ def test_fit_on_a_memmap_summarises_it_chunk_by_chunk(tmp_path, small_blocks, re
 
 
 # ------------------------------------------------------------------- batches
+def _rows_of(batches):
+    """The row tensors of the mini-batches."""
+    return [batch.x for batch in batches]
+
+
 def _block_source(X, tmp_path, rows=None):
     return BlockShuffledSource(_memmap(tmp_path / "x.f32", X), CPU, rows=rows)
 
@@ -153,13 +158,13 @@ def test_block_shuffled_batches_serve_every_row_once(tmp_path, small_blocks):
     X = np.arange(24000, dtype=np.float32).reshape(1000, 24)  # 100 blocks, 7 windows
     source = _block_source(X, tmp_path)
     assert -(-1000 // source._block_rows) > 2 * WINDOW_BLOCKS
-    batches = list(source.batches(64, torch.Generator().manual_seed(0)))
+    batches = _rows_of(source.batches(64, torch.Generator().manual_seed(0)))
     assert [len(b) for b in batches] == [64] * 15 + [40]
     rows = torch.cat(batches).numpy()[:, 0].astype(int) // 24
     assert sorted(rows) == list(range(1000)) and list(rows) != sorted(rows)
-    again = torch.cat(list(source.batches(64, torch.Generator().manual_seed(0)))).numpy()
+    again = torch.cat(_rows_of(source.batches(64, torch.Generator().manual_seed(0)))).numpy()
     np.testing.assert_array_equal(torch.cat(batches).numpy(), again)
-    np.testing.assert_array_equal(torch.cat(list(source.batches(64))).numpy(), X)
+    np.testing.assert_array_equal(torch.cat(_rows_of(source.batches(64))).numpy(), X)
 
 
 def test_block_shuffled_batches_serve_the_chosen_rows(tmp_path, small_blocks):
@@ -167,9 +172,9 @@ def test_block_shuffled_batches_serve_the_chosen_rows(tmp_path, small_blocks):
     rows = np.sort(np.random.RandomState(0).choice(1000, 300, replace=False))
     source = _block_source(X, tmp_path, rows=rows)
     assert source.n_samples == 300
-    served = torch.cat(list(source.batches(32, torch.Generator().manual_seed(0)))).numpy()
+    served = torch.cat(_rows_of(source.batches(32, torch.Generator().manual_seed(0)))).numpy()
     np.testing.assert_array_equal(np.sort(served[:, 0]), X[rows, 0])
-    np.testing.assert_array_equal(torch.cat(list(source.batches(32))).numpy(), X[rows])
+    np.testing.assert_array_equal(torch.cat(_rows_of(source.batches(32))).numpy(), X[rows])
 
 
 # ------------------------------------------------------------------------ fit
