@@ -158,6 +158,12 @@ def methods(max_iter):
             None,
         ),
         (
+            "skaae AdversarialAutoencoder",
+            f"unsupervised, neighbor_weight=0 (the paper's model), {epochs}",
+            skaae_method(AdversarialAutoencoder, max_iter=max_iter, neighbor_weight=0.0),
+            None,
+        ),
+        (
             "skaae AAEEmbedding",
             f"unsupervised, {epochs}",
             skaae_method(AAEEmbedding, max_iter=max_iter),

@@ -82,7 +82,7 @@ class NetworkMixin:
     def _to_model_input(self, block, device):
         dtype = self._inference_dtype
         # Through float32 first: the networks were trained on float32 inputs.
-        x = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device).to(dtype)
+        x = torch.as_tensor(np.ascontiguousarray(block, dtype=np.float32), device=device).to(dtype)
         if self._offset is not None:
             x = (
                 x - torch.as_tensor(self._offset, dtype=torch.float32, device=device).to(dtype)
