@@ -193,7 +193,12 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
             parts,
             classifier_columns=slice(0, len(self.classes_)) if supervised else None,
             supervised_weight=self.supervised_weight if supervised else 0.0,
+            neighbor_map=False,
         )
+
+    def _auto_neighbor_weight(self):
+        """3: the consistency of neighbours' categories (and the embedding's map)."""
+        return 3.0
 
     def _uses_labelled_batches(self):
         return hasattr(self, "classes_")

@@ -227,10 +227,14 @@ class TrainingMixin:
         )
 
     def _neighbor_weight(self):
-        """``neighbor_weight``, with "auto" resolved (0.03 for maps of at most 3 dimensions)."""
+        """``neighbor_weight``, with "auto" resolved by ``_auto_neighbor_weight``."""
         if self.neighbor_weight != "auto":
             return self.neighbor_weight
-        return 0.03 if self._fitted_structure["n_components"] <= 3 else 0.0
+        return self._auto_neighbor_weight()
+
+    def _auto_neighbor_weight(self):
+        """The weight "auto" stands for: 3 for maps of at most 3 dimensions, else 0."""
+        return 3.0 if self._fitted_structure["n_components"] <= 3 else 0.0
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)

@@ -79,7 +79,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         discriminator_learning_rate=1e-3,
         adversarial_weight=0.1,
         discriminator_noise=0.3,
-        neighbor_weight=0.0,
+        neighbor_weight="auto",
         n_neighbors=5,
         batch_size="auto",
         max_iter=300,

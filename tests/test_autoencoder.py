@@ -26,6 +26,8 @@ HISTORY_KEYS = {
     "prior_match",
     "prior_match_1nn",
     "time",
+    # The fast models map to 2-D, where neighbor_weight="auto" turns the term on.
+    "neighbor_loss",
 }
 
 # Explicit settings for the quality tests (not the tuned defaults): small
