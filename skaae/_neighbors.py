@@ -102,4 +102,3 @@ def _sparse_neighbors(X, k):
         order = np.argsort(np.take_along_axis(distances, nearest, axis=1), axis=1)
         found[start:stop] = np.take_along_axis(nearest, order, axis=1)
     return torch.from_numpy(found)
-

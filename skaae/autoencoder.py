@@ -113,7 +113,9 @@ class AdversarialAutoencoder(
         other rows of the mini-batch pushed apart (UMAP's layout cross
         entropy), and, where the code has a categorical part, they are made
         to agree on their category while the categories stay equally used
-        (SCAN's consistency and balance). The adversary still keeps the
+        (SCAN's consistency and balance) and a row's category is made not to
+        change within a quarter of its distance to its neighbour (virtual
+        adversarial training, with IMSAT's radius). The adversary still keeps the
         codes on the prior. The map is the code of
         :class:`AdversarialAutoencoder` and the embedding of
         :class:`AAEEmbedding`; the style of :class:`AAEClassifier` and

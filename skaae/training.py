@@ -83,6 +83,18 @@ AAEEmbedding, 60 epochs: 5-NN 0.81 when the consistency term weighs 100
 times the layout term, 0.77 at 33 times).
 """
 
+SMOOTHNESS_WEIGHT = 0.3
+"""Weight of the smoothness term of a categorical part next to its consistency term.
+
+Measured on MNIST 10k with ``AAEClustering(16)`` and neighbour weight 3,
+test cluster accuracy: 0.87 after 20-40 epochs with 0.3 (0.78-0.81 without
+the term); with 1.0 every row fell into one category.
+"""
+
+SMOOTHNESS_RADIUS = 0.25
+"""Radius of the smoothness term's perturbation, as a fraction of the distance
+from a row to its neighbour (IMSAT's choice, Hu et al., 2017)."""
+
 BALANCE_WEIGHT = 1.0
 """Weight of the balance term next to the consistency term of a categorical part.
 
@@ -93,9 +105,14 @@ epoch to epoch by about 0.03): neighbour weight 3 with balance weight 1,
 0.81; 3 with 3, 0.74; 1 with 1, 0.76; 1 with 3, 0.78.
 """
 
-# Floor of the agreement p . p' of a row's and its neighbour's category
-# probabilities: -log of it is the consistency term.
-_MIN_AGREEMENT = 1e-6
+# Size of the probe of the power-iteration step, as a fraction of the
+# smoothness radius: small enough to measure the local slope, large enough to
+# stay clear of float32 rounding (VAT's 1e-6 absolute loses it).
+_PROBE_FRACTION = 0.1
+
+# Floor of the probabilities (and of the agreement p . p' of a row's and its
+# neighbour's) under a logarithm in the categorical terms.
+_MIN_PROBABILITY = 1e-6
 
 
 class TrainingDivergedError(ValueError, FloatingPointError):
@@ -227,6 +244,7 @@ class AdversarialTrainer:
         self.classifier_columns = classifier_columns
         self.supervised_weight = supervised_weight
         self._label_conditioned = any(part.label_conditioned for part in parts)
+        self._categorical_columns = [part.columns for part in parts if part.prior.categorical]
         self.reconstruction_loss = reconstruction_loss
         self.generator = generator
         self.precision = precision
@@ -306,7 +324,9 @@ class AdversarialTrainer:
 
         With ``neighbors`` (one near row of the data per row of ``x``) and a
         positive ``neighbor_weight``, the step also minimises the
-        neighbourhood term (see :meth:`neighbor_loss`).
+        neighbourhood term: :meth:`neighbor_loss`, plus, where the code has
+        categorical parts, ``SMOOTHNESS_WEIGHT`` times
+        :meth:`smoothness_loss`.
 
         Returns
         -------
@@ -323,7 +343,12 @@ class AdversarialTrainer:
         loss = self.reconstruction_loss(self.decode(codes, y), x)
         if hasattr(self.representation, "penalty"):
             loss = loss + self.representation.penalty()
-        neighborhood = self.neighbor_loss(codes, neighbor_codes) if with_neighbors else None
+        neighborhood = None
+        if with_neighbors:
+            neighborhood = self.neighbor_loss(codes, neighbor_codes)
+            if self._categorical_columns:
+                smoothness = self.smoothness_loss(x, neighbors, codes)
+                neighborhood = neighborhood + SMOOTHNESS_WEIGHT * smoothness
         total = loss if neighborhood is None else loss + self.neighbor_weight * neighborhood
         _step(self.autoencoder_optimizer, total, self.max_grad_norm)
         return loss.detach(), None if neighborhood is None else neighborhood.detach()
@@ -346,9 +371,11 @@ class AdversarialTrainer:
         - on each categorical part, the consistency of the category
           probabilities ``p`` of a row and ``p'`` of its neighbour,
           ``-log(p . p')`` (as in SCAN, Van Gansbeke et al., 2020): it is
-          zero only when both are sure of the same category. The adversary
-          on the part keeps the categories one-hot and equally used, which
-          rules out the trivial answer of one category for every row.
+          zero only when both are sure of the same category. Plus
+          ``BALANCE_WEIGHT`` times the KL divergence of the batch's mean
+          probabilities from the uniform distribution, which rules out the
+          trivial answer of one category for every row (the part's
+          adversary alone did not).
         """
         loss = codes.sum() * 0.0
         z = self.map_codes(codes)
@@ -358,11 +385,45 @@ class AdversarialTrainer:
             if part.prior.categorical:
                 p, neighbor_p = codes[:, part.columns], neighbor_codes[:, part.columns]
                 agreement = (p * neighbor_p).sum(1)
-                loss = loss - torch.log(agreement.clamp(min=_MIN_AGREEMENT)).mean()
+                loss = loss - torch.log(agreement.clamp(min=_MIN_PROBABILITY)).mean()
                 mean = torch.cat([p, neighbor_p]).mean(0)
-                balance = (mean * torch.log(mean.clamp(min=_MIN_AGREEMENT) * len(mean))).sum()
+                balance = (mean * torch.log(mean.clamp(min=_MIN_PROBABILITY) * len(mean))).sum()
                 loss = loss + BALANCE_WEIGHT * balance
         return loss
+
+    def smoothness_loss(self, x, neighbors, codes):
+        """Virtual adversarial smoothness of the categorical parts (Miyato et al., 2018).
+
+        The category probabilities of each row must not change when the row
+        moves by ``SMOOTHNESS_RADIUS`` times its distance to its neighbour in
+        the direction that changes them most (found by one step of power
+        iteration, as in VAT): the KL divergence of the perturbed row's
+        probabilities from the row's own (held fixed), summed over the
+        categorical parts. The radius follows the local density of the data,
+        as in IMSAT (Hu et al., 2017), so that no category boundary runs
+        between a row and its near neighbours.
+
+        Parameters
+        ----------
+        x, neighbors : torch.Tensor of shape (batch, n_features)
+            The rows and one near row of the data for each.
+        codes : torch.Tensor of shape (batch, n_codes)
+            The training codes of ``x``.
+        """
+        targets = [codes[:, columns].detach() for columns in self._categorical_columns]
+
+        def divergence(perturbed):
+            moved = self.encode(perturbed)
+            return sum(
+                _kl_divergence(target, moved[:, columns])
+                for target, columns in zip(targets, self._categorical_columns, strict=True)
+            )
+
+        radius = SMOOTHNESS_RADIUS * (x - neighbors).norm(dim=1, keepdim=True)
+        probe = _unit_rows(torch.randn(x.shape, generator=self.generator, device=x.device))
+        probe = (_PROBE_FRACTION * radius * probe).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(divergence(x + probe), probe)
+        return divergence(x + radius * _unit_rows(gradient.detach()))
 
     def _layout_loss(self, z, neighbor_z):
         """UMAP's layout cross entropy of map points ``z`` and their neighbours' ``neighbor_z``."""
@@ -599,6 +660,17 @@ class AdversarialTrainer:
     def _set_train(self, mode):
         for module in (self.encoder, self.decoder, *(p.discriminator for p in self.parts)):
             module.train(mode)
+
+
+def _kl_divergence(p, q):
+    """Mean over rows of KL(p || q) for rows of probabilities."""
+    log_ratio = torch.log(p.clamp(min=_MIN_PROBABILITY)) - torch.log(q.clamp(min=_MIN_PROBABILITY))
+    return (p * log_ratio).sum(1).mean()
+
+
+def _unit_rows(v):
+    """``v`` with each row scaled to unit Euclidean norm (zero rows stay zero)."""
+    return v / v.norm(dim=1, keepdim=True).clamp(min=1e-12)
 
 
 def _label_slots(y, n_modes, dtype):
