@@ -233,8 +233,15 @@ class TrainingMixin:
         return self._auto_neighbor_weight()
 
     def _auto_neighbor_weight(self):
-        """The weight "auto" stands for: 3 for maps of at most 3 dimensions, else 0."""
-        return 3.0 if self._fitted_structure["n_components"] <= 3 else 0.0
+        """The weight "auto" stands for: 3 for maps of at most 3 dimensions, else 0.
+
+        0 too for a conditional model, whose code is a style meant to carry
+        no class: pulling near rows (mostly of one class) together there
+        would put the class back into it.
+        """
+        if self._is_conditional() or self._fitted_structure["n_components"] > 3:
+            return 0.0
+        return 3.0
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)

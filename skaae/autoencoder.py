@@ -127,8 +127,9 @@ class AdversarialAutoencoder(
         0.80 against 0.73 without), :class:`AAEEmbedding` (0.81 against
         0.69) and :class:`AAEClustering` (cluster accuracy about 0.8
         against 0.58). It is 0 for an :class:`AdversarialAutoencoder` code of
-        more than 3 dimensions, where the map term costs reconstruction,
-        and for :class:`AAEClassifier`,
+        more than 3 dimensions, where the map term costs reconstruction, or
+        with ``conditional=True``, whose code is a style meant to carry no
+        class, and for :class:`AAEClassifier`,
         where the labels already pin the categories (100 labels: about 10 %
         test error with weight 0 or 0.3, 12-17 % with 3). 0 trains the
         paper's model exactly. The neighbours are searched once per ``fit``

@@ -495,6 +495,14 @@ def test_autoencoder_history_has_the_neighbor_loss_iff_the_term_is_on(unit_data,
         assert all(0 < record["neighbor_loss"] < float("inf") for record in model.history_)
 
 
+@pytest.mark.parametrize(("weight", "expected"), [("auto", False), (0.5, True)])
+def test_conditional_style_takes_the_term_only_when_asked(unit_data, weight, expected):
+    # A conditional model's code is a style meant to carry no class: "auto" is 0.
+    y = np.arange(len(unit_data)) % 2
+    model = AdversarialAutoencoder(**TINY, conditional=True, neighbor_weight=weight)
+    assert _has_neighbor_loss(model.fit(unit_data, y)) == expected
+
+
 @pytest.mark.parametrize("Model", [AAEClustering, AAEEmbedding])
 def test_cluster_models_record_the_neighbor_loss_unless_turned_off(unit_data, Model):
     # "auto" (the default) is on for the clustering and the embedding.
