@@ -510,11 +510,11 @@ def test_cluster_models_record_the_neighbor_loss_unless_turned_off(unit_data, Mo
     assert not _has_neighbor_loss(Model(n_clusters=3, neighbor_weight=0, **TINY).fit(unit_data))
 
 
-def test_classifier_records_the_neighbor_loss_only_when_asked(unit_data):
-    # "auto" (the default) is off for the classifier: its labels pin the categories.
+def test_classifier_records_the_neighbor_loss_unless_turned_off(unit_data):
+    # "auto" (the default) is on for the classifier too, at a lighter weight.
     y = np.where(np.arange(len(unit_data)) % 3 == 0, np.arange(len(unit_data)) % 2, -1)
-    assert not _has_neighbor_loss(AAEClassifier(**TINY).fit(unit_data, y))
-    assert _has_neighbor_loss(AAEClassifier(neighbor_weight=0.5, **TINY).fit(unit_data, y))
+    assert _has_neighbor_loss(AAEClassifier(**TINY).fit(unit_data, y))
+    assert not _has_neighbor_loss(AAEClassifier(neighbor_weight=0, **TINY).fit(unit_data, y))
 
 
 def test_sparse_input_with_the_term(unit_data):
