@@ -48,6 +48,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._neighborhood import (
+    MAP_TERM_SCALE,
+    SMOOTHNESS_WEIGHT,
+    category_loss,
+    layout_loss,
+    smoothness_loss,
+)
 from .metrics import energy_distance, nearest_neighbor_two_sample
 
 __all__ = ["AdversarialTrainer", "Batch", "LatentPart", "TrainingDivergedError"]
@@ -57,62 +64,6 @@ PRECISIONS = ("float32", "bfloat16")
 
 # Codes kept per epoch to measure the prior match.
 _MATCH_SAMPLE_SIZE = 1000
-
-NEIGHBOR_KERNEL_WIDTH = 0.25
-"""Width of the neighbourhood term's similarity kernel, in prior-std units.
-
-Measured on MNIST 10k (2-D codes, 30 epochs, neighbour weight 0.03, 10 neighbours): 5-NN
-accuracy of the test codes 0.758 with 0.05, 0.787 with 0.2, 0.782 with 0.3,
-0.715 with 0.5; narrower kernels also left the codes further from the prior.
-"""
-
-NEGATIVE_SAMPLES = 5
-"""Rows of the batch each row is pushed away from in the neighbourhood term."""
-
-# Floor of the squared distance (in kernel widths) of a negative pair: the
-# repulsion -log(1 - q) grows without bound as two codes meet.
-_MIN_SQUARED_DISTANCE = 1e-4
-
-MAP_TERM_SCALE = 0.01
-"""Weight of the map's layout term within the neighbourhood term (see ``neighbor_loss``).
-
-The layout term's values are a few units, and it pulls on every coordinate
-of the map, so it is weighed down next to the categorical consistency term;
-with it, one ``neighbor_weight`` serves both (measured on MNIST 10k, 2-D
-AAEEmbedding, 60 epochs: 5-NN 0.81 when the consistency term weighs 100
-times the layout term, 0.77 at 33 times).
-"""
-
-SMOOTHNESS_WEIGHT = 0.3
-"""Weight of the smoothness term of a categorical part next to its consistency term.
-
-Measured on MNIST 10k with ``AAEClustering(16)`` and neighbour weight 3,
-test cluster accuracy: 0.87 after 20-40 epochs with 0.3 (0.78-0.81 without
-the term); with 1.0 every row fell into one category.
-"""
-
-SMOOTHNESS_RADIUS = 0.25
-"""Radius of the smoothness term's perturbation, as a fraction of the distance
-from a row to its neighbour (IMSAT's choice, Hu et al., 2017)."""
-
-BALANCE_WEIGHT = 1.0
-"""Weight of the balance term next to the consistency term of a categorical part.
-
-Without it (the adversary alone balancing the categories) the consistency
-term put every row of MNIST in one category. Measured on MNIST 10k with
-``AAEClustering(16)``, test cluster accuracy after 30 epochs (noisy from
-epoch to epoch by about 0.03): neighbour weight 3 with balance weight 1,
-0.81; 3 with 3, 0.74; 1 with 1, 0.76; 1 with 3, 0.78.
-"""
-
-# Size of the probe of the power-iteration step, as a fraction of the
-# smoothness radius: small enough to measure the local slope, large enough to
-# stay clear of float32 rounding (VAT's 1e-6 absolute loses it).
-_PROBE_FRACTION = 0.1
-
-# Floor of the probabilities (and of the agreement p . p' of a row's and its
-# neighbour's) under a logarithm in the categorical terms.
-_MIN_PROBABILITY = 1e-6
 
 
 class TrainingDivergedError(ValueError, FloatingPointError):
@@ -376,19 +327,16 @@ class AdversarialTrainer:
           probabilities from the uniform distribution, which rules out the
           trivial answer of one category for every row (the part's
           adversary alone did not).
+
+        The losses and their constants are in :mod:`skaae._neighborhood`.
         """
         loss = codes.sum() * 0.0
         z = self.map_codes(codes)
         if z is not None and len(z) > 1:
-            loss = loss + MAP_TERM_SCALE * self._layout_loss(z, self.map_codes(neighbor_codes))
-        for part in self.parts:
-            if part.prior.categorical:
-                p, neighbor_p = codes[:, part.columns], neighbor_codes[:, part.columns]
-                agreement = (p * neighbor_p).sum(1)
-                loss = loss - torch.log(agreement.clamp(min=_MIN_PROBABILITY)).mean()
-                mean = torch.cat([p, neighbor_p]).mean(0)
-                balance = (mean * torch.log(mean.clamp(min=_MIN_PROBABILITY) * len(mean))).sum()
-                loss = loss + BALANCE_WEIGHT * balance
+            neighbor_z = self.map_codes(neighbor_codes)
+            loss = loss + MAP_TERM_SCALE * layout_loss(z, neighbor_z, self.generator)
+        for columns in self._categorical_columns:
+            loss = loss + category_loss(codes[:, columns], neighbor_codes[:, columns])
         return loss
 
     def smoothness_loss(self, x, neighbors, codes):
@@ -412,29 +360,11 @@ class AdversarialTrainer:
         """
         targets = [codes[:, columns].detach() for columns in self._categorical_columns]
 
-        def divergence(perturbed):
-            moved = self.encode(perturbed)
-            return sum(
-                _kl_divergence(target, moved[:, columns])
-                for target, columns in zip(targets, self._categorical_columns, strict=True)
-            )
+        def categories(rows):
+            moved = self.encode(rows)
+            return [moved[:, columns] for columns in self._categorical_columns]
 
-        radius = SMOOTHNESS_RADIUS * (x - neighbors).norm(dim=1, keepdim=True)
-        probe = _unit_rows(torch.randn(x.shape, generator=self.generator, device=x.device))
-        probe = (_PROBE_FRACTION * radius * probe).requires_grad_(True)
-        (gradient,) = torch.autograd.grad(divergence(x + probe), probe)
-        return divergence(x + radius * _unit_rows(gradient.detach()))
-
-    def _layout_loss(self, z, neighbor_z):
-        """UMAP's layout cross entropy of map points ``z`` and their neighbours' ``neighbor_z``."""
-        z, neighbor_z = z / NEIGHBOR_KERNEL_WIDTH, neighbor_z / NEIGHBOR_KERNEL_WIDTH
-        attraction = torch.log1p((z - neighbor_z).square().sum(1))
-        repulsion = 0.0
-        for _ in range(NEGATIVE_SAMPLES):
-            others = torch.randperm(len(z), generator=self.generator, device=z.device)
-            squared = (z - z[others]).square().sum(1).clamp(min=_MIN_SQUARED_DISTANCE)
-            repulsion = repulsion + torch.log1p(squared.reciprocal())
-        return (attraction + repulsion).mean()
+        return smoothness_loss(categories, x, neighbors, targets, self.generator)
 
     def map_codes(self, codes):
         """The codes as a map, in units of the prior's std; None where the model has none.
@@ -660,17 +590,6 @@ class AdversarialTrainer:
     def _set_train(self, mode):
         for module in (self.encoder, self.decoder, *(p.discriminator for p in self.parts)):
             module.train(mode)
-
-
-def _kl_divergence(p, q):
-    """Mean over rows of KL(p || q) for rows of probabilities."""
-    log_ratio = torch.log(p.clamp(min=_MIN_PROBABILITY)) - torch.log(q.clamp(min=_MIN_PROBABILITY))
-    return (p * log_ratio).sum(1).mean()
-
-
-def _unit_rows(v):
-    """``v`` with each row scaled to unit Euclidean norm (zero rows stay zero)."""
-    return v / v.norm(dim=1, keepdim=True).clamp(min=1e-12)
 
 
 def _label_slots(y, n_modes, dtype):
