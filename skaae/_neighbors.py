@@ -46,6 +46,8 @@ def nearest_neighbors(X, n_neighbors, generator=None):
     neighbors : torch.LongTensor of shape (n_samples, k)
         Row indices, nearest first, on the device of ``X`` (CPU for sparse).
     """
+    if not isinstance(X, torch.Tensor):
+        X = sp.csr_matrix(X)  # any sparse format: rows are gathered from CSR
     n_samples = X.shape[0]
     n_groups = max(1, -(-n_samples // GROUP_ROWS))
     if n_groups == 1 or generator is None:

@@ -60,7 +60,9 @@ def test_dense_search_matches_sklearn(dtype):
     np.testing.assert_array_equal(found.numpy(), _exact_neighbors(X, 4))
 
 
-@pytest.mark.parametrize("to_sparse", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
+@pytest.mark.parametrize(
+    "to_sparse", [sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.coo_matrix, sp.bsr_matrix]
+)
 def test_sparse_search_matches_sklearn(to_sparse):
     X = sp.random(70, 12, density=0.4, format="csr", random_state=1)
     found = nearest_neighbors(to_sparse(X), 3)
