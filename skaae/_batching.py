@@ -58,8 +58,7 @@ class BatchSource:
     y : ndarray of shape (n_samples,) or None, default=None
         Integer class indices (-1 for unlabelled), one per row of ``X`` (not
         per served row: ``y[rows]`` go with the rows served); when given,
-        each batch is a pair ``(x, y)`` with ``y`` a long tensor on
-        ``device``.
+        each batch's ``y`` is a long tensor of them on ``device``.
     """
 
     def __init__(self, X, device, offset=None, scale=None, rows=None, y=None):
@@ -90,7 +89,7 @@ class BatchSource:
         return x
 
     def _rows(self, index):
-        """Densified, normalised rows ``index`` (a sorted int ndarray) of a streamed X."""
+        """Densified, normalised rows ``index`` (an int ndarray, any order) of a streamed X."""
         if self._index is not None:
             index = self._index[index]
         block = self._X[index].toarray().astype(np.float32, copy=False)
@@ -223,7 +222,8 @@ class BlockShuffledSource(BatchSource):
         """Yield mini-batches of ``batch_size`` rows (the last one may be smaller).
 
         Parameters as for :meth:`BatchSource.batches`; here the neighbours
-        of a row are searched among the rows of its window, at each visit.
+        of a row are searched among the rows of its window: once, when the
+        data fit in one window (as in memory), else at each visit of a window.
         """
         n_blocks = -(-self._n_rows // self._block_rows)
         if generator is None or n_blocks <= WINDOW_BLOCKS:
@@ -242,7 +242,9 @@ class BlockShuffledSource(BatchSource):
             if generator is not None:
                 shuffle = torch.randperm(len(columns[0]), generator=generator).to(self.device)
             if n_neighbors > 0:
-                found = nearest_neighbors(columns[0], n_neighbors, generator)
+                found = self._window_neighbors(
+                    columns[0], n_neighbors, generator, fixed=n_blocks <= WINDOW_BLOCKS
+                )
                 columns.append(columns[0][_draw_partners(found, generator)])
             if shuffle is not None:
                 columns = [_take(column, shuffle) for column in columns]
@@ -256,6 +258,16 @@ class BlockShuffledSource(BatchSource):
                 pending = None
         if pending is not None:
             yield from _cut(pending, 0, len(pending[0]), len(pending[0]))
+
+    def _window_neighbors(self, rows, n_neighbors, generator, fixed):
+        """Neighbour table of a window's ``rows``; kept for later epochs when ``fixed``."""
+        kept = getattr(self, "_kept_neighbors", None)
+        if fixed and kept is not None and kept[0] == n_neighbors:
+            return kept[1]
+        found = nearest_neighbors(rows, n_neighbors, generator)
+        if fixed:
+            self._kept_neighbors = (n_neighbors, found)
+        return found
 
 
 def _take(column, index):

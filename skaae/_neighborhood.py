@@ -85,7 +85,7 @@ def layout_loss(z, neighbor_z, generator):
     distance ``d`` (``w`` = ``NEIGHBOR_KERNEL_WIDTH``): the mean of
     ``-log q`` of each point and its neighbour, plus ``-log(1 - q)`` of each
     point and ``NEGATIVE_SAMPLES`` other points of the batch, drawn with
-    ``generator``.
+    ``generator`` (a batch of one point has the attraction only).
 
     Parameters
     ----------
@@ -96,6 +96,8 @@ def layout_loss(z, neighbor_z, generator):
     """
     z, neighbor_z = z / NEIGHBOR_KERNEL_WIDTH, neighbor_z / NEIGHBOR_KERNEL_WIDTH
     attraction = torch.log1p((z - neighbor_z).square().sum(1))
+    if len(z) < 2:  # no other row to push away from
+        return attraction.mean()
     repulsion = 0.0
     for _ in range(NEGATIVE_SAMPLES):
         others = torch.randperm(len(z), generator=generator, device=z.device)

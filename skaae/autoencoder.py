@@ -134,11 +134,12 @@ class AdversarialAutoencoder(
         ``conditional=True``, whose code is a style meant to carry no class.
         0 trains the
         paper's model exactly. The neighbours are searched once per ``fit``
-        (per window of a memmap, per ``partial_fit`` chunk), exactly up to
-        65,536 rows and within random groups of that many beyond; the search
-        grows with the square of the rows: 5 s for 20,000 MNIST images, 58 s
-        for 60,000, on 2 cores (the 20-epoch fit of all 60,000 took 156 s
-        against 46 s without the term).
+        (per ``partial_fit`` chunk; for a memmap larger than one window of
+        its blocks, in each window at each visit), exactly up to 65,536 rows
+        and, beyond, within random groups of at most that many. Up to there
+        the search grows with the square of the rows: 5 s for 20,000 MNIST
+        images, 58 s for 60,000, on 2 cores (the 20-epoch fit of all 60,000
+        took 156 s against 46 s without the term).
     n_neighbors : int, default=5
         Neighbours of each row in the neighbourhood term (each epoch, each
         row is paired with one of them, drawn at random).

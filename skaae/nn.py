@@ -105,6 +105,9 @@ class Encoder(nn.Module):
             activation,
         )
 
+    # Whether ``forward`` draws noise from its generator.
+    stochastic = False
+
     def _n_inputs(self, n_features, n_components):
         return n_features
 
@@ -132,6 +135,8 @@ class GaussianEncoder(Encoder):
     draws one z per input; ``transform`` returns the posterior mean mu(x).
     """
 
+    stochastic = True
+
     def _n_outputs(self, n_components):
         return 2 * n_components
 
@@ -154,6 +159,7 @@ class UniversalEncoder(Encoder):
     """
 
     n_embed_draws = 16
+    stochastic = True
 
     def _n_inputs(self, n_features, n_components):
         return n_features + n_components

@@ -50,7 +50,9 @@ class Prior(BaseEstimator):
     which maps the encoder's raw outputs for this part to codes (the
     categorical prior's softmax). A prior whose codes are probabilities
     rather than positions sets the class attribute ``categorical = True``:
-    the neighbourhood term of the training then leaves its part out.
+    the neighbourhood term of the training then leaves its part out of the
+    map and gives it the category terms instead (consistency, balance,
+    smoothness).
 
     Attributes
     ----------

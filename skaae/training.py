@@ -296,7 +296,8 @@ class AdversarialTrainer:
             loss = loss + self.representation.penalty()
         neighborhood = None
         if with_neighbors:
-            neighborhood = self.neighbor_loss(codes, neighbor_codes)
+            # In float32 under bfloat16 autocast too: the losses stay float32.
+            neighborhood = self.neighbor_loss(codes.float(), neighbor_codes.float())
             if self._categorical_columns:
                 smoothness = self.smoothness_loss(x, neighbors, codes)
                 neighborhood = neighborhood + SMOOTHNESS_WEIGHT * smoothness
@@ -332,7 +333,7 @@ class AdversarialTrainer:
         """
         loss = codes.sum() * 0.0
         z = self.map_codes(codes)
-        if z is not None and len(z) > 1:
+        if z is not None:
             neighbor_z = self.map_codes(neighbor_codes)
             loss = loss + MAP_TERM_SCALE * layout_loss(z, neighbor_z, self.generator)
         for columns in self._categorical_columns:
@@ -358,11 +359,26 @@ class AdversarialTrainer:
         codes : torch.Tensor of shape (batch, n_codes)
             The training codes of ``x``.
         """
-        targets = [codes[:, columns].detach() for columns in self._categorical_columns]
+        encode, reference = self.encode, codes
+        if getattr(self.encoder, "stochastic", False):
+            # One noise draw for the row and its moves, so that the divergence
+            # measures the move and not the encoder's sampling noise.
+            noise = torch.Generator(self.device)
+            seed = torch.randint(2**62, (1,), generator=self.generator, device=self.device)
+            start = noise.manual_seed(int(seed)).get_state()
+
+            def encode(rows):
+                noise.set_state(start)
+                return self.activate(self.encoder(rows, noise))
+
+            with torch.no_grad():
+                reference = encode(x)
+        columns = self._categorical_columns
+        targets = [reference[:, c].detach().float() for c in columns]
 
         def categories(rows):
-            moved = self.encode(rows)
-            return [moved[:, columns] for columns in self._categorical_columns]
+            moved = encode(rows)
+            return [moved[:, c].float() for c in columns]
 
         return smoothness_loss(categories, x, neighbors, targets, self.generator)
 

@@ -657,3 +657,51 @@ def test_smoothness_joins_the_neighborhood_term_of_categorical_parts_only():
     categorical.smoothness_loss = lambda *args: calls.append(args) or original(*args)
     categorical.reconstruction_step(x, neighbors=neighbors)
     assert len(calls) == 1
+
+
+def test_memmap_in_one_window_searches_its_neighbors_once(tmp_path, monkeypatch):
+    # As in memory: one search per fit, then the same table every epoch.
+    calls = []
+    search = skaae._batching.nearest_neighbors
+    monkeypatch.setattr(
+        skaae._batching, "nearest_neighbors", lambda *a, **k: calls.append(1) or search(*a, **k)
+    )
+    X = _data(70, 4, seed=12)
+    source = make_batch_source(_memmap(tmp_path, X), CPU)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        list(source.batches(16, generator, n_neighbors=3))
+    assert len(calls) == 1
+
+
+def test_smoothness_of_a_stochastic_encoder_measures_the_move_not_the_noise():
+    # A Gaussian encoder whose categories ignore x but are noisy: moving x
+    # changes nothing, so the smoothness term must vanish despite the noise.
+    trainer = _categorical_trainer()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        trainer.encoder = make_encoder("gaussian", N_FEATURES, (16,), 3)
+    with torch.no_grad():
+        last = trainer.encoder.body[-1]
+        last.weight.zero_()
+        last.bias.zero_()  # mean 0 and log-variance 0: logits are pure noise
+    x = torch.randn(40, N_FEATURES, generator=torch.Generator().manual_seed(0))
+    codes = trainer.encode(x)
+    assert float(trainer.smoothness_loss(x, x.flip(0), codes).detach()) == pytest.approx(0.0)
+
+
+def test_neighbor_losses_stay_float32_under_bfloat16():
+    from skaae.training import precision_context
+
+    trainer = _trainer([(CategoricalPrior(), 3), (GaussianPrior(), 2)])
+    x = torch.randn(32, N_FEATURES, generator=torch.Generator().manual_seed(2))
+    with precision_context(CPU, "bfloat16"):
+        _, neighborhood = trainer.reconstruction_step(x, neighbors=x + 0.1)
+    assert neighborhood.dtype == torch.float32
+
+
+def test_a_one_row_batch_keeps_the_attraction():
+    trainer = _trainer([(GaussianPrior(), 2)])
+    z = torch.tensor([[0.0, 0.0]])
+    far, near = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.1, 0.0]])
+    assert float(trainer.neighbor_loss(z, far)) > float(trainer.neighbor_loss(z, near)) > 0
