@@ -135,10 +135,14 @@ class BatchSource:
 
     def _partners(self, n_neighbors, generator):
         """For each served row, one of its ``n_neighbors`` nearest rows, drawn at random."""
+        rows = (lambda: self._X) if not self._streamed else self._scaled_sparse_rows
+        return _draw_partners(self._neighbor_table(rows, n_neighbors, generator), generator)
+
+    def _neighbor_table(self, rows, n_neighbors, generator):
+        """Neighbour table of the rows ``rows()`` returns: searched once, then kept."""
         if getattr(self, "_neighbors", (None,))[0] != n_neighbors:
-            rows = self._X if not self._streamed else self._scaled_sparse_rows()
-            self._neighbors = (n_neighbors, nearest_neighbors(rows, n_neighbors, generator))
-        return _draw_partners(self._neighbors[1], generator)
+            self._neighbors = (n_neighbors, nearest_neighbors(rows(), n_neighbors, generator))
+        return self._neighbors[1]
 
     def _scaled_sparse_rows(self):
         """The served rows of a sparse X, scaled as the batches are (centring moves no distance)."""
@@ -242,9 +246,11 @@ class BlockShuffledSource(BatchSource):
             if generator is not None:
                 shuffle = torch.randperm(len(columns[0]), generator=generator).to(self.device)
             if n_neighbors > 0:
-                found = self._window_neighbors(
-                    columns[0], n_neighbors, generator, fixed=n_blocks <= WINDOW_BLOCKS
-                )
+                if n_blocks <= WINDOW_BLOCKS:  # the same rows every epoch, as in memory
+                    rows = columns[0]
+                    found = self._neighbor_table(lambda rows=rows: rows, n_neighbors, generator)
+                else:
+                    found = nearest_neighbors(columns[0], n_neighbors, generator)
                 columns.append(columns[0][_draw_partners(found, generator)])
             if shuffle is not None:
                 columns = [_take(column, shuffle) for column in columns]
@@ -258,16 +264,6 @@ class BlockShuffledSource(BatchSource):
                 pending = None
         if pending is not None:
             yield from _cut(pending, 0, len(pending[0]), len(pending[0]))
-
-    def _window_neighbors(self, rows, n_neighbors, generator, fixed):
-        """Neighbour table of a window's ``rows``; kept for later epochs when ``fixed``."""
-        kept = getattr(self, "_kept_neighbors", None)
-        if fixed and kept is not None and kept[0] == n_neighbors:
-            return kept[1]
-        found = nearest_neighbors(rows, n_neighbors, generator)
-        if fixed:
-            self._kept_neighbors = (n_neighbors, found)
-        return found
 
 
 def _take(column, index):

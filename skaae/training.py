@@ -188,7 +188,6 @@ class AdversarialTrainer:
         neighbor_map=True,
     ):
         self.encoder = encoder
-        self.neighbor_map = neighbor_map
         self.decoder = decoder
         self.parts = parts
         self.representation = representation
@@ -196,6 +195,8 @@ class AdversarialTrainer:
         self.supervised_weight = supervised_weight
         self._label_conditioned = any(part.label_conditioned for part in parts)
         self._categorical_columns = [part.columns for part in parts if part.prior.categorical]
+        self._continuous_parts = [part for part in parts if not part.prior.categorical]
+        self.neighbor_map = neighbor_map
         self.reconstruction_loss = reconstruction_loss
         self.generator = generator
         self.precision = precision
@@ -363,9 +364,8 @@ class AdversarialTrainer:
         if getattr(self.encoder, "stochastic", False):
             # One noise draw for the row and its moves, so that the divergence
             # measures the move and not the encoder's sampling noise.
-            noise = torch.Generator(self.device)
-            seed = torch.randint(2**62, (1,), generator=self.generator, device=self.device)
-            start = noise.manual_seed(int(seed)).get_state()
+            noise = self._smoothness_noise()
+            start = noise.get_state()  # the last pass leaves it one draw on
 
             def encode(rows):
                 noise.set_state(start)
@@ -382,6 +382,18 @@ class AdversarialTrainer:
 
         return smoothness_loss(categories, x, neighbors, targets, self.generator)
 
+    def _smoothness_noise(self):
+        """The encoder-noise generator of :meth:`smoothness_loss`, a stream of its own.
+
+        Seeded once from ``generator`` (and again if that is replaced, as a
+        new fit does), so that no batch pays a device sync for a seed.
+        """
+        if getattr(self, "_noise_source", None) is not self.generator:
+            seed = torch.randint(2**62, (1,), generator=self.generator, device=self.device)
+            self._noise = torch.Generator(self.device).manual_seed(int(seed))
+            self._noise_source = self.generator
+        return self._noise
+
     def map_codes(self, codes):
         """The codes as a map, in units of the prior's std; None where the model has none.
 
@@ -393,10 +405,11 @@ class AdversarialTrainer:
         """
         if getattr(self.representation, "is_embedding", False):
             return self.representation(codes) / self.parts[-1].prior.std_
-        continuous = [part for part in self.parts if not part.prior.categorical]
-        if not self.neighbor_map or not continuous:
+        if not self.neighbor_map or not self._continuous_parts:
             return None
-        return torch.cat([codes[:, part.columns] / part.prior.std_ for part in continuous], 1)
+        return torch.cat(
+            [codes[:, part.columns] / part.prior.std_ for part in self._continuous_parts], 1
+        )
 
     def discriminator_step(self, codes, y=None):
         """Update the discriminators on prior draws vs. ``codes``; return the loss."""
