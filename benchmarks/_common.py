@@ -91,7 +91,9 @@ def bar_table(rows):
         reference = (
             f"{row['reference']:.3f} ({row['reference_name']})" if "reference" in row else ""
         )
-        cells = [row["data"], row["measure"], f"{row['skaae']:.3f}", reference, row["bar"]]
+        value = row["skaae"]
+        value = value if isinstance(value, str) else f"{value:.3f}"
+        cells = [row["data"], row["measure"], value, reference, row["bar"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

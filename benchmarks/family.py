@@ -22,10 +22,13 @@ estimator with its defaults and ``random_state=0``:
   -1): test error, evaluated every few epochs, training stopped by a time
   budget (``--budget`` seconds of fit, 900 by default); ``LabelSpreading`` on
   the same split for reference. ``AAEClustering(n_clusters=16)`` without
-  labels, under the same budget: cluster accuracy on the test set, each
-  cluster labelled by the majority of its training members (and, as in the
-  paper, by its most confident training point); k-means with 16 clusters on
-  the pixels for reference.
+  labels, ``n_init`` restarts of ``--clustering-epochs`` epochs each
+  (``--clustering-restarts``, 10 x 40 by default, sized to fit the budget on
+  2 cores), the whole fit timed against the budget: cluster accuracy on the
+  test set, each cluster labelled by the majority of its training members
+  (and, as in the paper, by its most confident training point), of the kept
+  fit and of every restart next to the score that chose among them; k-means
+  with 16 clusters on the pixels for reference.
 """
 
 import argparse
@@ -162,7 +165,34 @@ def classifier_rows(path, budget):
     ], timer.curve
 
 
-def clustering_rows(path, budget):
+class RestartLog:
+    """Callback: the selection score and ``score(estimator)`` at the end of each restart."""
+
+    def __init__(self, score):
+        self.score, self.restarts = score, []
+
+    def on_fit_begin(self, estimator):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, estimator, record):
+        return False
+
+    def on_fit_end(self, estimator):
+        seconds = time.perf_counter() - self.start
+        restart = {
+            "seconds": seconds,
+            "selection_score": estimator._restart_score(),
+            "value": self.score(estimator),
+        }
+        self.restarts.append(restart)
+        print(
+            f"  restart {len(self.restarts):2d}  {seconds:5.0f} s  "
+            f"score {restart['selection_score']:.4f}  accuracy {restart['value']:.4f}",
+            flush=True,
+        )
+
+
+def clustering_rows(path, budget, restarts, epochs):
     X, y, X_test, y_test = load_mnist(path, 10000)
 
     def accuracy(model, method="majority"):
@@ -178,9 +208,13 @@ def clustering_rows(path, budget):
             method=method,
         )
 
-    timer = TimeBudget(budget, accuracy)
-    model = AAEClustering(n_clusters=16, random_state=0, max_iter=100000, callbacks=[timer])
+    log = RestartLog(accuracy)
+    model = AAEClustering(
+        n_clusters=16, n_init=restarts, max_iter=epochs, random_state=0, callbacks=[log]
+    )
+    start = time.perf_counter()
     model.fit(X)
+    wall = time.perf_counter() - start
     kmeans = KMeans(16, n_init=10, random_state=0).fit(X)
     reference = cluster_accuracy(
         y_test, kmeans.predict(X_test), reference_labels=y, reference_clusters=kmeans.labels_
@@ -189,11 +223,25 @@ def clustering_rows(path, budget):
     return [
         {
             "data": data,
-            "measure": f"AAEClustering(16) accuracy after {timer.curve[-1]['seconds']:.0f} s",
-            "skaae": timer.curve[-1]["value"],
+            "measure": f"AAEClustering(16, n_init={restarts}, max_iter={epochs}) accuracy",
+            "skaae": accuracy(model),
             "reference": reference,
             "reference_name": "k-means, 16",
-            "bar": ">= 0.85 within 900 s",
+            "bar": f">= 0.85 within {budget:.0f} s",
+        },
+        {
+            "data": data,
+            "measure": "AAEClustering(16) fit wall time, all restarts (s)",
+            "skaae": wall,
+            "bar": f"<= {budget:.0f}",
+        },
+        {
+            "data": data,
+            "measure": "AAEClustering(16) accuracy of the restarts: worst / median / best",
+            "skaae": " / ".join(
+                f"{np.percentile([r['value'] for r in log.restarts], q):.3f}" for q in (0, 50, 100)
+            ),
+            "bar": "(reported)",
         },
         {
             "data": data,
@@ -201,7 +249,7 @@ def clustering_rows(path, budget):
             "skaae": accuracy(model, "most_confident"),
             "bar": "(reported)",
         },
-    ], timer.curve
+    ], log.restarts
 
 
 def main(argv=None):
@@ -211,6 +259,12 @@ def main(argv=None):
     parser.add_argument(
         "--budget", type=float, default=900.0, help="seconds of fit per MNIST model"
     )
+    parser.add_argument(
+        "--clustering-restarts", type=int, default=10, help="n_init of AAEClustering"
+    )
+    parser.add_argument(
+        "--clustering-epochs", type=int, default=40, help="max_iter of each restart"
+    )
     parser.add_argument("--output-dir", default=str(RESULTS))
     args = parser.parse_args(argv)
 
@@ -218,7 +272,9 @@ def main(argv=None):
     curves = {}
     if not args.skip_mnist:
         classifier, curves["classifier_test_error"] = classifier_rows(args.mnist_path, args.budget)
-        clustering, curves["clustering_accuracy"] = clustering_rows(args.mnist_path, args.budget)
+        clustering, curves["clustering_restarts"] = clustering_rows(
+            args.mnist_path, args.budget, args.clustering_restarts, args.clustering_epochs
+        )
         rows += classifier + clustering
     write_results("family", rows, args.output_dir, curves=curves)
 

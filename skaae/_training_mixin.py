@@ -48,12 +48,17 @@ class TrainingMixin:
     ``_uses_labelled_batches``.
     """
 
-    def _fit(self, X, y):
-        """The training behind ``fit`` (subclasses' ``fit`` check ``y`` first)."""
-        resume = self.warm_start and hasattr(self, "encoder_")
+    def _fit(self, X, y, seed=None, fresh=False):
+        """The training behind ``fit`` (subclasses' ``fit`` check ``y`` first).
+
+        Restarts pass a ``seed`` in place of the one drawn from
+        ``random_state``, and ``fresh=True`` to train new networks whatever
+        ``warm_start`` says.
+        """
+        resume = self.warm_start and hasattr(self, "encoder_") and not fresh
         X, summary = self._validate_X(X, reset=not resume, summarise=True)
         y = None if y is None else check_labels(y, X)
-        seed = self._seed()
+        seed = self._seed() if seed is None else seed
         self._start(summary, seed, resume, "fit", y)
         labels = self._label_indices_for_fit(y, "fit")
         train, validation = self._split_rows(X.shape[0], seed)

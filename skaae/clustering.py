@@ -2,9 +2,10 @@
 
 import numbers
 
+import numpy as np
 from sklearn.base import ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
 
@@ -27,12 +28,25 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     clusters of each mini-batch equally used and a row's cluster unchanged
     within a quarter of its distance to its neighbour. On MNIST (10,000
     training images, 16 clusters) it lifts the test cluster accuracy from
-    0.58 to about 0.87, reached within 40 epochs.
+    0.58 to 0.72-0.87, depending on the seed, reached within 40 epochs
+    (``n_init`` picks among seeds).
 
     Parameters
     ----------
     n_clusters : int, default=16
         Number of clusters (the paper: 16 or 30 on MNIST).
+    n_init : int, default=1
+        Number of fits from different seeds (drawn from ``random_state``;
+        the first is the fit of ``n_init=1``); the one whose clusters agree
+        best with the data's neighbourhoods is kept: the lowest
+        ``neighbor_loss`` of its last epoch (the lowest
+        ``reconstruction_loss`` when ``neighbor_weight`` is 0; that choice
+        is not measured). As ``n_init`` of :class:`~sklearn.cluster.KMeans`,
+        it guards against the fits that merge two classes in one cluster:
+        on MNIST (10,000 training images, 16 clusters, 40 epochs), the test
+        cluster accuracy of seeds 0-7 ranged from 0.72 to 0.87, and the
+        order of their last epoch's ``neighbor_loss`` put the best two first.
+        A ``warm_start`` fit of a fitted model continues it once.
     n_components : int, default=4
         Dimension of the style code z (what ``transform`` returns).
     prior : str or Prior, default="gaussian"
@@ -67,6 +81,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     _parameter_constraints = {
         **CategoricalStyleAutoencoder._parameter_constraints,
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
     }
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
     _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")
@@ -75,6 +90,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self,
         n_clusters=16,
         *,
+        n_init=1,
         n_components=4,
         prior="gaussian",
         posterior="deterministic",
@@ -104,6 +120,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         precision="float32",
     ):
         self.n_clusters = n_clusters
+        self.n_init = n_init
         self.n_components = n_components
         self.prior = prior
         self.posterior = posterior
@@ -148,9 +165,35 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self : AAEClustering
             The fitted estimator.
         """
-        self._fit(X, None)
+        if self.n_init == 1 or (self.warm_start and hasattr(self, "encoder_")):
+            self._fit(X, None)
+        else:
+            self._fit_restarts(X)
         self.labels_ = self.predict(X)
         return self
+
+    def _fit_restarts(self, X):
+        """Fit ``n_init`` times from seeds drawn from ``random_state``; keep the best fit."""
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=self.n_init
+        )
+        parameters = self.get_params(deep=False)
+        best_score, best_state = np.inf, None
+        for restart, seed in enumerate(seeds):
+            self._fit(X, None, seed=int(seed), fresh=True)
+            score = self._restart_score()
+            if self.verbose:
+                print(f"restart {restart + 1}/{self.n_init}: score {score:.4f}")
+            if best_state is None or score < best_score:
+                # Each fresh fit builds new networks, so references suffice.
+                best_score = score
+                best_state = {k: v for k, v in vars(self).items() if k not in parameters}
+        vars(self).update(best_state)
+
+    def _restart_score(self):
+        """Lower is better: the last epoch's neighbourhood (else reconstruction) loss."""
+        last = self.history_[-1]
+        return last.get("neighbor_loss", last["reconstruction_loss"])
 
     def predict_proba(self, X):
         """Cluster probabilities q(y|x).

@@ -386,3 +386,54 @@ def test_fully_supervised_classifier_learns_digits(digits):
         random_state=0,
     ).fit(X_train, y_train)
     assert model.score(X_test, y_test) > 0.85
+
+
+class _RestartScores:
+    """Callback recording each fit's selection score at its end."""
+
+    def __init__(self):
+        self.scores = []
+
+    def on_fit_begin(self, estimator):
+        pass
+
+    def on_epoch_end(self, estimator, record):
+        return False
+
+    def on_fit_end(self, estimator):
+        self.scores.append(estimator._restart_score())
+
+
+@pytest.mark.parametrize("neighbor_weight", ["auto", 0.0])
+def test_clustering_restarts_keep_the_lowest_score(data, neighbor_weight):
+    X = data[0]
+    log = _RestartScores()
+    make = KINDS["clustering"][0]
+    model = make(n_init=4, neighbor_weight=neighbor_weight, callbacks=[log]).fit(X)
+    assert len(log.scores) == 4
+    assert len(set(log.scores)) == 4  # the restarts are different fits
+    loss = "neighbor_loss" if neighbor_weight == "auto" else "reconstruction_loss"
+    assert model.history_[-1][loss] == min(log.scores)
+    assert model.n_init == 4 and model.random_state == 0  # parameters untouched
+    np.testing.assert_array_equal(model.labels_, model.predict(X))
+    # The first restart is the fit of n_init=1.
+    single = make(neighbor_weight=neighbor_weight).fit(X)
+    assert single.history_[-1][loss] == log.scores[0]
+    # Deterministic for a seeded random_state.
+    again = make(n_init=4, neighbor_weight=neighbor_weight).fit(X)
+    assert_same_outputs(model, again, data[1])
+
+
+def test_clustering_warm_start_continues_once_whatever_n_init(data):
+    log = _RestartScores()
+    model = KINDS["clustering"][0](n_init=3, warm_start=True, callbacks=[log]).fit(data[0])
+    assert len(log.scores) == 3
+    assert model.n_iter_ == TINY["max_iter"]  # each restart was a fresh fit
+    model.fit(data[0])
+    assert len(log.scores) == 4
+    assert model.n_iter_ == 2 * TINY["max_iter"]
+
+
+def test_clustering_n_init_is_validated(data):
+    with pytest.raises(ValueError, match="n_init"):
+        KINDS["clustering"][0](n_init=0).fit(data[0])
