@@ -95,7 +95,7 @@ class BatchSource:
         block = self._X[index].toarray().astype(np.float32, copy=False)
         return self._normalise(torch.from_numpy(block).to(self.device, non_blocking=True))
 
-    def batches(self, batch_size, generator=None, n_neighbors=0):
+    def batches(self, batch_size, generator=None, n_neighbors=0, search_components=None):
         """Yield mini-batches of at most ``batch_size`` rows, as :class:`~skaae.training.Batch`.
 
         Parameters
@@ -109,10 +109,15 @@ class BatchSource:
             nearest rows (``Batch.neighbors``), drawn anew every epoch. The
             neighbours are searched once, at the first such call (see
             :func:`~skaae._neighbors.nearest_neighbors`).
+        search_components : int or None, default=None
+            Search the neighbours of dense rows in this many principal
+            components; None: in all the features.
         """
         n = self.n_samples
         order = None if generator is None else torch.randperm(n, generator=generator)
-        partner = None if n_neighbors <= 0 else self._partners(n_neighbors, generator)
+        partner = None
+        if n_neighbors > 0:
+            partner = self._partners(n_neighbors, generator, search_components)
         if not self._streamed:
             order = torch.arange(n) if order is None else order
             for index in order.to(self.device).split(batch_size):
@@ -133,15 +138,18 @@ class BatchSource:
                 neighbors=None if partner is None else self._rows(partner[index].numpy()),
             )
 
-    def _partners(self, n_neighbors, generator):
+    def _partners(self, n_neighbors, generator, search_components):
         """For each served row, one of its ``n_neighbors`` nearest rows, drawn at random."""
         rows = (lambda: self._X) if not self._streamed else self._scaled_sparse_rows
-        return _draw_partners(self._neighbor_table(rows, n_neighbors, generator), generator)
+        table = self._neighbor_table(rows, n_neighbors, generator, search_components)
+        return _draw_partners(table, generator)
 
-    def _neighbor_table(self, rows, n_neighbors, generator):
+    def _neighbor_table(self, rows, n_neighbors, generator, search_components):
         """Neighbour table of the rows ``rows()`` returns: searched once, then kept."""
-        if getattr(self, "_neighbors", (None,))[0] != n_neighbors:
-            self._neighbors = (n_neighbors, nearest_neighbors(rows(), n_neighbors, generator))
+        settings = (n_neighbors, search_components)
+        if getattr(self, "_neighbors", (None,))[0] != settings:
+            found = nearest_neighbors(rows(), n_neighbors, generator, search_components)
+            self._neighbors = (settings, found)
         return self._neighbors[1]
 
     def _scaled_sparse_rows(self):
@@ -222,7 +230,7 @@ class BlockShuffledSource(BatchSource):
         parts = [part[0] for part in map(self._block, range(n_blocks)) if part is not None]
         return np.concatenate(parts) if parts else self._reader.read(0, 0)
 
-    def batches(self, batch_size, generator=None, n_neighbors=0):
+    def batches(self, batch_size, generator=None, n_neighbors=0, search_components=None):
         """Yield mini-batches of ``batch_size`` rows (the last one may be smaller).
 
         Parameters as for :meth:`BatchSource.batches`; here the neighbours
@@ -248,9 +256,11 @@ class BlockShuffledSource(BatchSource):
             if n_neighbors > 0:
                 if n_blocks <= WINDOW_BLOCKS:  # the same rows every epoch, as in memory
                     rows = columns[0]
-                    found = self._neighbor_table(lambda rows=rows: rows, n_neighbors, generator)
+                    found = self._neighbor_table(
+                        lambda rows=rows: rows, n_neighbors, generator, search_components
+                    )
                 else:
-                    found = nearest_neighbors(columns[0], n_neighbors, generator)
+                    found = nearest_neighbors(columns[0], n_neighbors, generator, search_components)
                 columns.append(columns[0][_draw_partners(found, generator)])
             if shuffle is not None:
                 columns = [_take(column, shuffle) for column in columns]

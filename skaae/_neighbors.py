@@ -1,24 +1,56 @@
 """Nearest neighbours among the training rows, for the trainer's neighbourhood term.
 
-The search is exact up to ``GROUP_ROWS`` rows. Larger data is dealt at
+Dense rows may be searched in their top principal components instead of
+all their features (``n_components``; found by a randomised range finder,
+Halko et al., 2011): the distances there leave out the data's
+least-varying directions, which carry mostly noise, and the search costs
+a fraction of one in all the features. The models with a categorical part
+search in ``SEARCH_COMPONENTS`` components. Measured on the first 10,000
+MNIST training images (93.7 % of each image's 5 nearest share its class in
+50 components, 92.6 % in the 784 pixels), in components against in pixels:
+
+- ``AAEClassifier``, 100 labels, 60 epochs, test error for seeds 0-3:
+  8.6 / 9.9 / 9.0 / 8.8 % against 12.3 / 10.9 / 11.4 / 10.4 %;
+- ``AAEEmbedding`` with 100 labels, 75 epochs, 5-NN accuracy of the 2-D
+  test embedding, seeds 0 and 1: 0.891 / 0.875 against 0.859 / 0.870;
+  unsupervised, seeds 0-3: 0.753 / 0.773 / 0.811 / 0.803 against 0.792 /
+  (not run) / 0.808 / 0.841, no gain;
+- ``AAEClustering(16)``, 40 epochs, seeds 0-5 (an earlier projection):
+  test cluster accuracy 0.80 on average against 0.79.
+
+The map of ``AdversarialAutoencoder`` (UMAP's layout term alone) showed no
+gain (2-D, 75 epochs: 0.79 in pixels for seed 0; 0.80 and 0.77 in
+components for seeds 1 and 2), so it searches in all the features.
+
+The search is exact (in the space it runs in) up to ``GROUP_ROWS`` rows. Larger data is dealt at
 random into about equal groups of at most that many rows, and each row's
 neighbours are searched in its own group, so that the cost grows as
 O(n * GROUP_ROWS) instead of O(n^2). Measured on the 60,000 MNIST training
 images: 95.9 % of each image's 5 nearest share its class when searched among
 all of them, 93.2 % within groups of 16,384, hence groups as large as 65,536.
 The search is one matrix product per block of rows, so it runs near the
-machine's matmul peak: 5 s for 20,000 MNIST images and 58 s for all 60,000
-on 2 cores.
+machine's matmul peak: in the 784 pixels, 5 s for 20,000 MNIST images and
+58 s for all 60,000 on 2 cores; in 50 components, 1 s and 16 s.
 """
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["GROUP_ROWS", "nearest_neighbors"]
+__all__ = ["GROUP_ROWS", "SEARCH_COMPONENTS", "nearest_neighbors"]
 
 GROUP_ROWS = 65536
 """Neighbours are searched within random groups of at most this many rows."""
+
+SEARCH_COMPONENTS = 50
+"""Principal components that the models with a categorical part search neighbours in."""
+
+# The range finder's extra columns and power iterations (Halko et al., 2011):
+# enough for the top components of data whose spectrum decays as slowly as
+# MNIST's; its start is drawn from a generator of its own with a fixed seed,
+# so that the neighbours are a function of the data alone.
+_RANGE_OVERSAMPLING = 20
+_RANGE_POWER_ITERATIONS = 4
 
 # Query rows per distance block of the dense search (a 256 x 65536 float32
 # block is 64 MiB) and of the sparse one (64 rows: 16 MiB, plus 32 MiB of
@@ -27,7 +59,7 @@ _QUERY_ROWS = 256
 _SPARSE_QUERY_ROWS = 64
 
 
-def nearest_neighbors(X, n_neighbors, generator=None):
+def nearest_neighbors(X, n_neighbors, generator=None, n_components=None):
     """Indices of each row's nearest other rows (Euclidean), searched within groups.
 
     Parameters
@@ -40,6 +72,10 @@ def nearest_neighbors(X, n_neighbors, generator=None):
     generator : torch.Generator or None, default=None
         CPU generator that deals the rows into groups; None keeps them in
         order (only matters beyond ``GROUP_ROWS`` rows).
+    n_components : int or None, default=None
+        Search a tensor with more features in its top ``n_components``
+        principal components (of all its rows); None, or a sparse ``X``:
+        in all the features.
 
     Returns
     -------
@@ -48,6 +84,8 @@ def nearest_neighbors(X, n_neighbors, generator=None):
     """
     if not isinstance(X, torch.Tensor):
         X = sp.csr_matrix(X)  # any sparse format: rows are gathered from CSR
+    elif n_components is not None and X.shape[1] > n_components:
+        X = principal_components(X, n_components)
     n_samples = X.shape[0]
     n_groups = max(1, -(-n_samples // GROUP_ROWS))
     if n_groups == 1 or generator is None:
@@ -68,6 +106,45 @@ def nearest_neighbors(X, n_neighbors, generator=None):
             found = _sparse_neighbors(X[group.numpy()], k).to(device)
         neighbors[group] = group[found]
     return neighbors
+
+
+@torch.no_grad()
+def principal_components(X, n_components):
+    """The rows of ``X`` in their top ``n_components`` principal components.
+
+    A randomised range finder with power iterations (Halko et al., 2011) on
+    the centred rows, never forming the centred copy of ``X``.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+        The rows.
+    n_components : int
+        Number of components, at most ``min(X.shape)``.
+
+    Returns
+    -------
+    scores : torch.Tensor of shape (n_samples, n_components)
+        The centred rows' coordinates on the principal axes, float32.
+    """
+    X = X.float()
+    mean = X.mean(0)
+
+    def rows_times(V):  # (X - mean) @ V
+        return X @ V - mean @ V
+
+    def rows_transposed_times(Q):  # (X - mean).T @ Q
+        return X.T @ Q - torch.outer(mean, Q.sum(0))
+
+    width = min(n_components + _RANGE_OVERSAMPLING, *X.shape)
+    start = torch.Generator().manual_seed(0)
+    basis = torch.randn(X.shape[1], width, generator=start).to(X.device)
+    basis = torch.linalg.qr(rows_times(basis)).Q
+    for _ in range(_RANGE_POWER_ITERATIONS):
+        basis = torch.linalg.qr(rows_transposed_times(basis)).Q
+        basis = torch.linalg.qr(rows_times(basis)).Q
+    _, _, axes = torch.linalg.svd(rows_transposed_times(basis).T, full_matrices=False)
+    return rows_times(axes[:n_components].T)
 
 
 @torch.no_grad()

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ._batching import make_batch_source
 from ._labels import check_labels
+from ._neighbors import SEARCH_COMPONENTS
 from .priors import resolve_prior
 from .training import AdversarialTrainer, LatentPart
 
@@ -248,10 +249,22 @@ class TrainingMixin:
             return 0.0
         return 3.0
 
+    def _neighbor_search_components(self):
+        """The principal components to search neighbours in, None for all features.
+
+        ``SEARCH_COMPONENTS`` when the code has a categorical part, else all
+        the features (measured in :mod:`skaae._neighbors`).
+        """
+        if any(part.prior.categorical for part in self._trainer.parts):
+            return SEARCH_COMPONENTS
+        return None
+
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
         n_neighbors = self.n_neighbors if self._neighbor_weight() > 0 else 0
-        batches = self._train_source.batches(batch_size, self._shuffle_generator, n_neighbors)
+        batches = self._train_source.batches(
+            batch_size, self._shuffle_generator, n_neighbors, self._neighbor_search_components()
+        )
         if self._labelled_source is None:
             return self._trainer.run_epoch(batches)
         labelled = self._cycle_labelled(batch_size)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from scipy.sparse.csgraph import connected_components
 from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
@@ -21,7 +22,7 @@ from skaae import (
     GaussianPrior,
 )
 from skaae._batching import BatchSource, make_batch_source
-from skaae._neighbors import nearest_neighbors
+from skaae._neighbors import nearest_neighbors, principal_components
 from skaae.nn import make_encoder, make_mlp
 from skaae.training import AdversarialTrainer, Batch, LatentPart
 
@@ -155,6 +156,76 @@ def test_small_groups_cap_the_number_of_neighbors(monkeypatch):
     found = nearest_neighbors(torch.as_tensor(_data(10, 2)), 5, torch.Generator().manual_seed(0))
     # Groups of 4, 3 and 3 rows: each row has 2 other rows in its group.
     assert found.shape == (10, 2)
+
+
+def _low_rank_data(n=90, d=70, rank=8, noise=1e-4, seed=6):
+    rng = np.random.RandomState(seed)
+    signal = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d))
+    return signal + noise * rng.normal(size=(n, d)) + 3.0  # off-centre: the mean must go
+
+
+def test_principal_components_match_sklearn_pca():
+    X = _low_rank_data()
+    scores = principal_components(torch.as_tensor(X), 5).numpy()
+    expected = PCA(n_components=5).fit_transform(X)
+    assert scores.shape == (90, 5)
+    assert scores.dtype == np.float32
+    # Each component up to its sign.
+    np.testing.assert_allclose(np.abs(scores), np.abs(expected), rtol=1e-3, atol=1e-3)
+
+
+def test_wide_rows_are_searched_in_their_principal_components():
+    rng = np.random.RandomState(7)
+    # Eight directions of large spread, and 62 of small noise that alone
+    # would order the neighbours otherwise.
+    structure = rng.normal(size=(90, 8)) * 10.0
+    noise = rng.normal(size=(90, 62))
+    X = np.hstack([structure, noise])
+    found = nearest_neighbors(torch.as_tensor(X), 4, n_components=8).numpy()
+    in_components = PCA(n_components=8).fit_transform(X)
+    np.testing.assert_array_equal(found, _exact_neighbors(in_components, 4))
+    in_features = _exact_neighbors(X, 4)
+    assert not np.array_equal(found, in_features)
+    # Without n_components (and for sparse rows) the search runs in all the features.
+    np.testing.assert_array_equal(nearest_neighbors(torch.as_tensor(X), 4).numpy(), in_features)
+    sparse = nearest_neighbors(sp.csr_matrix(X), 4, n_components=8).numpy()
+    np.testing.assert_array_equal(sparse, in_features)
+
+
+def test_projection_keeps_the_neighbors_of_low_rank_rows():
+    # Rank 8 in 70 features, searched in 20 components: they hold all the
+    # distances, so the neighbours are the exact ones.
+    X = _low_rank_data()
+    found = nearest_neighbors(torch.as_tensor(X), 5, n_components=20).numpy()
+    np.testing.assert_array_equal(found, _exact_neighbors(X, 5))
+
+
+def test_projection_is_a_function_of_the_data_alone():
+    X = torch.as_tensor(_data(60, 30, seed=8))
+    first = nearest_neighbors(X, 3, torch.Generator().manual_seed(0), n_components=8)
+    second = nearest_neighbors(X, 3, torch.Generator().manual_seed(1), n_components=8)
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
+
+
+@pytest.mark.parametrize(
+    "estimator, components",
+    [
+        (AdversarialAutoencoder(n_components=2, **TINY), None),
+        (AAEClustering(n_clusters=3, **TINY), skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEEmbedding(n_clusters=3, **TINY), skaae._neighbors.SEARCH_COMPONENTS),
+    ],
+    ids=["map", "clustering", "embedding"],
+)
+def test_models_with_categories_search_in_principal_components(monkeypatch, estimator, components):
+    calls = []
+
+    def search(X, n_neighbors, generator=None, n_components=None):
+        calls.append(n_components)
+        return nearest_neighbors(X, n_neighbors, generator, n_components)
+
+    monkeypatch.setattr(skaae._batching, "nearest_neighbors", search)
+    estimator.fit(_data(64, 60, seed=9))
+    assert calls == [components]  # searched once per fit
 
 
 # ------------------------------------------------------------------ BatchSource
