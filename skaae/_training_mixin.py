@@ -252,12 +252,14 @@ class TrainingMixin:
     def _neighbor_search_components(self):
         """The principal components to search neighbours in, None for all features.
 
-        ``SEARCH_COMPONENTS`` when the code has a categorical part, else all
-        the features (measured in :mod:`skaae._neighbors`).
+        ``SEARCH_COMPONENTS`` when the neighbourhood term has categorical
+        parts and no map, else all the features (measured in
+        :mod:`skaae._neighbors`).
         """
-        if any(part.prior.categorical for part in self._trainer.parts):
-            return SEARCH_COMPONENTS
-        return None
+        trainer = self._trainer
+        if trainer.has_map or not any(part.prior.categorical for part in trainer.parts):
+            return None
+        return SEARCH_COMPONENTS
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)

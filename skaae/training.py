@@ -394,6 +394,13 @@ class AdversarialTrainer:
             self._noise_source = self.generator
         return self._noise
 
+    @property
+    def has_map(self):
+        """Whether the neighbourhood term lays out a map (see :meth:`map_codes`)."""
+        if getattr(self.representation, "is_embedding", False):
+            return True
+        return bool(self.neighbor_map and self._continuous_parts)
+
     def map_codes(self, codes):
         """The codes as a map, in units of the prior's std; None where the model has none.
 
@@ -405,7 +412,7 @@ class AdversarialTrainer:
         """
         if getattr(self.representation, "is_embedding", False):
             return self.representation(codes) / self.parts[-1].prior.std_
-        if not self.neighbor_map or not self._continuous_parts:
+        if not self.has_map:
             return None
         return torch.cat(
             [codes[:, part.columns] / part.prior.std_ for part in self._continuous_parts], 1

@@ -212,11 +212,14 @@ def test_projection_is_a_function_of_the_data_alone():
     [
         (AdversarialAutoencoder(n_components=2, **TINY), None),
         (AAEClustering(n_clusters=3, **TINY), skaae._neighbors.SEARCH_COMPONENTS),
-        (AAEEmbedding(n_clusters=3, **TINY), skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEClassifier(**TINY), skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEEmbedding(n_clusters=3, **TINY), None),
     ],
-    ids=["map", "clustering", "embedding"],
+    ids=["map", "clustering", "classifier", "embedding"],
 )
-def test_models_with_categories_search_in_principal_components(monkeypatch, estimator, components):
+def test_categories_without_a_map_search_in_principal_components(
+    monkeypatch, estimator, components
+):
     calls = []
 
     def search(X, n_neighbors, generator=None, n_components=None):
@@ -224,7 +227,11 @@ def test_models_with_categories_search_in_principal_components(monkeypatch, esti
         return nearest_neighbors(X, n_neighbors, generator, n_components)
 
     monkeypatch.setattr(skaae._batching, "nearest_neighbors", search)
-    estimator.fit(_data(64, 60, seed=9))
+    X = _data(64, 60, seed=9)
+    if isinstance(estimator, AAEClassifier):
+        estimator.fit(X, np.where(np.arange(64) % 4 == 0, np.arange(64) % 3, -1))
+    else:
+        estimator.fit(X)
     assert calls == [components]  # searched once per fit
 
 
