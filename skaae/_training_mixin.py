@@ -102,7 +102,7 @@ class TrainingMixin:
             trainer.configure(
                 self.learning_rate,
                 self.discriminator_learning_rate,
-                self.adversarial_weight,
+                self._adversarial_weight(),
                 self.discriminator_noise,
                 self.max_grad_norm,
                 self._neighbor_weight(),
@@ -222,7 +222,7 @@ class TrainingMixin:
             _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
             learning_rate=self.learning_rate,
             discriminator_learning_rate=self.discriminator_learning_rate,
-            adversarial_weight=self.adversarial_weight,
+            adversarial_weight=self._adversarial_weight(),
             discriminator_noise=self.discriminator_noise,
             max_grad_norm=self.max_grad_norm,
             neighbor_weight=self._neighbor_weight(),
@@ -231,6 +231,16 @@ class TrainingMixin:
             precision=self.precision,
             **options,
         )
+
+    def _adversarial_weight(self):
+        """``adversarial_weight``, with "auto" resolved by ``_auto_adversarial_weight``."""
+        if self.adversarial_weight != "auto":
+            return self.adversarial_weight
+        return self._auto_adversarial_weight()
+
+    def _auto_adversarial_weight(self):
+        """1.0 for label regularisation, else 0.01 (measured, see the parameter's docs)."""
+        return 1.0 if self._is_label_regularised() else 0.01
 
     def _neighbor_weight(self):
         """``neighbor_weight``, with "auto" resolved by ``_auto_neighbor_weight``."""

@@ -437,3 +437,47 @@ def test_clustering_warm_start_continues_once_whatever_n_init(data):
 def test_clustering_n_init_is_validated(data):
     with pytest.raises(ValueError, match="n_init"):
         KINDS["clustering"][0](n_init=0).fit(data[0])
+
+
+@pytest.mark.parametrize(
+    "name, weight",
+    [
+        ("label-regularised", 1.0),
+        ("conditional", 0.01),
+        ("classifier", 0.1),
+        ("clustering", 0.1),
+        ("embedding", 0.01),
+    ],
+)
+def test_auto_adversarial_weight(data, name, weight):
+    model = fit(name, data, adversarial_weight="auto", max_iter=1)
+    assert model._trainer.adversarial_weight == weight
+    assert model.adversarial_weight == "auto"
+    assert fit(name, data, adversarial_weight=0.2, max_iter=1)._trainer.adversarial_weight == 0.2
+
+
+def test_auto_adversarial_weight_without_labels_is_the_unsupervised_default(data):
+    model = KINDS["label-regularised"][0](max_iter=1).fit(data[0])
+    assert model._trainer.adversarial_weight == 0.01
+
+
+def test_label_regularisation_pins_more_codes_with_the_auto_weight(digits):
+    X, _, y, _ = digits
+    y_partial = np.where(np.random.RandomState(0).rand(len(y)) < 0.1, y, -1)
+    pinned = {}
+    for weight in ("auto", 0.01):
+        model = AdversarialAutoencoder(
+            n_components=2,
+            prior="mixture",
+            hidden_layer_sizes=(64,),
+            discriminator_layer_sizes=(32,),
+            max_iter=20,
+            adversarial_weight=weight,
+            device="cpu",
+            random_state=0,
+        ).fit(X, y_partial)
+        nearest = np.linalg.norm(
+            model.transform(X)[:, None] - model.prior_.means_[None], axis=2
+        ).argmin(axis=1)
+        pinned[weight] = np.mean(model.classes_[nearest] == y)
+    assert pinned["auto"] > pinned[0.01] + 0.08
