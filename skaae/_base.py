@@ -304,8 +304,13 @@ class BaseAdversarialEstimator(BaseEstimator):
                 break
 
     def _stop_at(self, snapshot, what, error=None):
-        """Go back to ``snapshot`` (the last finished epoch) after a fault, and warn."""
+        """Go back to ``snapshot`` (the last finished epoch) after a fault, and warn.
+
+        ``_fault`` records ``what`` for callers that fit more than once
+        (``AAEClustering``'s restarts stop at an interrupt).
+        """
         self._restore(snapshot)
+        self._fault = what
         n = self.n_iter_
         if n == 0:
             kept = "the freshly initialised networks are kept (untrained, n_iter_=0)"

@@ -47,6 +47,11 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         restarts reached test cluster accuracies of 0.75 to 0.87; the four
         with the lowest loss, 0.83 to 0.86, and the kept one 0.832.
         A ``warm_start`` fit of a fitted model continues it once.
+        Callbacks see each restart as a fit of its own (``on_fit_begin`` to
+        ``on_fit_end``), so an ``EarlyStopping`` or ``Checkpoint`` describes
+        the last restart, not necessarily the kept one. With
+        ``early_stopping``, the score is still the last epoch's training
+        loss. Ctrl-C stops the restarts and keeps the best fit so far.
     n_components : int, default=4
         Dimension of the style code z (what ``transform`` returns).
     prior : str or Prior, default="gaussian"
@@ -180,6 +185,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         parameters = self.get_params(deep=False)
         best_score, best_state = np.inf, None
         for restart, seed in enumerate(seeds):
+            self.__dict__.pop("_fault", None)
             self._fit(X, None, seed=int(seed), fresh=True)
             score = self._restart_score()
             if self.verbose:
@@ -188,10 +194,18 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
                 # Each fresh fit builds new networks, so references suffice.
                 best_score = score
                 best_state = {k: v for k, v in vars(self).items() if k not in parameters}
+            if self.__dict__.pop("_fault", None) == "interrupted":
+                break  # Ctrl-C stops the whole fit, keeping the best restart so far
         vars(self).update(best_state)
 
     def _restart_score(self):
-        """Lower is better: the last epoch's neighbourhood (else reconstruction) loss."""
+        """Lower is better: the last epoch's neighbourhood (else reconstruction) loss.
+
+        Infinite for a fit that finished no epoch (interrupted or rolled back
+        in its first).
+        """
+        if not self.history_:
+            return np.inf
         last = self.history_[-1]
         return last.get("neighbor_loss", last["reconstruction_loss"])
 

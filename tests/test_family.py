@@ -481,3 +481,54 @@ def test_label_regularisation_pins_more_codes_with_the_auto_weight(digits):
         ).argmin(axis=1)
         pinned[weight] = np.mean(model.classes_[nearest] == y)
     assert pinned["auto"] > pinned[0.01] + 0.08
+
+
+class _RestartOutputs(_RestartScores):
+    """Also records each restart's transform of ``X``."""
+
+    def __init__(self, X):
+        super().__init__()
+        self.X, self.outputs = X, []
+
+    def on_fit_end(self, estimator):
+        super().on_fit_end(estimator)
+        self.outputs.append(estimator.transform(self.X))
+
+
+def test_clustering_restarts_keep_the_networks_of_the_best_fit(data):
+    log = _RestartOutputs(data[1])
+    model = KINDS["clustering"][0](n_init=3, callbacks=[log]).fit(data[0])
+    best = int(np.argmin(log.scores))
+    np.testing.assert_array_equal(model.transform(data[1]), log.outputs[best])
+
+
+class _InterruptAt:
+    """Raises KeyboardInterrupt in restart ``restart`` (1-based), at ``where``."""
+
+    def __init__(self, restart, where):
+        self.restart, self.where, self.fits = restart, where, 0
+
+    def on_fit_begin(self, estimator):
+        self.fits += 1
+        if self.fits == self.restart and self.where == "begin":
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, estimator, record):
+        if self.fits == self.restart and self.where == "epoch":
+            raise KeyboardInterrupt
+        return False
+
+    def on_fit_end(self, estimator):
+        pass
+
+
+@pytest.mark.parametrize("where", ["begin", "epoch"])
+def test_ctrl_c_stops_the_clustering_restarts(data, where):
+    interrupt, log = _InterruptAt(2, where), _RestartScores()
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        model = KINDS["clustering"][0](n_init=4, callbacks=[interrupt, log]).fit(data[0])
+    assert interrupt.fits == 2  # no third restart
+    assert len(log.scores) == 2
+    # The kept fit: restart 1, unless restart 2 finished an epoch with a lower score.
+    assert model.history_ and model.history_[-1]["neighbor_loss"] == min(log.scores)
+    np.testing.assert_array_equal(model.labels_, model.predict(data[0]))
