@@ -136,10 +136,10 @@ class AdversarialAutoencoder(
         :class:`AdversarialAutoencoder` (5-NN accuracy of the test codes
         0.79 against 0.73 without), :class:`AAEEmbedding` (0.79 against
         0.69; 0.86 against 0.73 with 100 labels) and :class:`AAEClustering`
-        (cluster accuracy 0.87 against 0.58); and 1 for
+        (cluster accuracy 0.75-0.87 over seeds against 0.58); and 1 for
         :class:`AAEClassifier` (100 labels, 60 epochs, seeds 0/1/2: test
-        error 12.3 / 10.9 / 11.4 % against 16.6 / 14.9 / 16.7 % without;
-        3 did worse). It is 0 for an :class:`AdversarialAutoencoder` code of more
+        error 8.6 / 9.9 / 9.0 % against 16.6 / 14.9 / 16.7 % without;
+        3 gave 8.6 % for seed 0). It is 0 for an :class:`AdversarialAutoencoder` code of more
         than 3 dimensions, where the map term costs reconstruction, and with
         ``conditional=True``, whose code is a style meant to carry no class.
         0 trains the
@@ -149,7 +149,9 @@ class AdversarialAutoencoder(
         and, beyond, within random groups of at most that many. Up to there
         the search grows with the square of the rows: 5 s for 20,000 MNIST
         images, 58 s for 60,000, on 2 cores (the 20-epoch fit of all 60,000
-        took 156 s against 46 s without the term).
+        took 156 s against 46 s without the term); :class:`AAEClassifier`
+        and :class:`AAEClustering` search in 50 principal components
+        instead (1 s and 16 s; see :mod:`skaae._neighbors`).
     n_neighbors : int, default=5
         Neighbours of each row in the neighbourhood term (each epoch, each
         row is paired with one of them, drawn at random).

@@ -410,10 +410,10 @@ class AdversarialTrainer:
         style code is meant to carry no class, so the models of the paper's
         Sec. 5-6 turn it off).
         """
-        if getattr(self.representation, "is_embedding", False):
-            return self.representation(codes) / self.parts[-1].prior.std_
         if not self.has_map:
             return None
+        if getattr(self.representation, "is_embedding", False):
+            return self.representation(codes) / self.parts[-1].prior.std_
         return torch.cat(
             [codes[:, part.columns] / part.prior.std_ for part in self._continuous_parts], 1
         )
