@@ -104,7 +104,8 @@ def nearest_neighbors(X, n_neighbors, generator=None, n_components=None):
     for group in groups:
         group = group.to(device)
         if isinstance(X, torch.Tensor):
-            found = _dense_neighbors(X[group], k)
+            # One group is every row in order: search X itself, not a copy of it.
+            found = _dense_neighbors(X if n_groups == 1 else X[group], k)
         else:
             found = _sparse_neighbors(X[group.numpy()], k).to(device)
         neighbors[group] = group[found]
@@ -158,7 +159,9 @@ def _dense_neighbors(X, k):
     found = []
     for start in range(0, len(X), _QUERY_ROWS):
         query = X[start : start + _QUERY_ROWS]
-        distances = squared_norms[start : start + len(query), None] - 2 * query @ X.T
+        # In place: the block is the search's largest buffer (64 MiB at 65,536 rows).
+        distances = (query @ X.T).mul_(-2)
+        distances += squared_norms[start : start + len(query), None]
         distances += squared_norms[None]
         own = torch.arange(len(query), device=X.device)
         distances[own, own + start] = float("inf")

@@ -46,6 +46,12 @@ class Prior(BaseEstimator):
       draws from given components (used by label regularisation); ``None``
       means draws from the whole prior.
 
+    A prior of several components may implement
+    ``component_log_density(z)``: then label regularisation also pins the
+    labelled codes to their class's component through it, and makes
+    neighbouring rows agree on their component (see
+    :meth:`skaae.training.AdversarialTrainer.component_probabilities`).
+
     A prior whose codes live on a constrained set overrides ``activate``,
     which maps the encoder's raw outputs for this part to codes (the
     categorical prior's softmax). A prior whose codes are probabilities
@@ -171,6 +177,23 @@ class Prior(BaseEstimator):
 
     def _draw(self, n_samples, generator, device, component):
         raise NotImplementedError
+
+    def component_log_density(self, z):
+        """Log-density of each code under each component, up to a constant shared by all.
+
+        ``log_softmax`` of its rows gives ``p(component | z)`` under the prior.
+        None for a prior that does not implement it (the default).
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n_samples, n_components_)
+            Codes, on any device.
+
+        Returns
+        -------
+        log_density : torch.Tensor of shape (n_samples, n_modes_) or None
+        """
+        return None
 
     def activate(self, raw):
         """Map the encoder's raw outputs for this part to codes (identity by default).
@@ -348,6 +371,19 @@ class GaussianMixturePrior(Prior):
         # Tangential noise everywhere, then stretch its component along u.
         return means[component] + st * eps + (sr - st) * along * u
 
+    def component_log_density(self, z):
+        means, directions = self._on_device(z.device, means=self.means_, directions=self._directions)
+        sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
+        offset = z[:, None, :] - means[None].to(z.dtype)
+        along = (offset * directions[None].to(z.dtype)).sum(dim=2)
+        across = offset.square().sum(dim=2) - along.square()
+        # Every component has the same covariance, so its normaliser is shared.
+        return -0.5 * (along.square() / sr**2 + across / st**2)
+
+
+# Quadrature positions per segment of the swiss roll's component densities.
+_SEGMENT_NODES = 32
+
 
 class SwissRollPrior(Prior):
     """Two-dimensional swiss roll, uniform along the spiral (the paper's Fig. 2).
@@ -399,6 +435,22 @@ class SwissRollPrior(Prior):
         points = torch.stack([root * torch.cos(angle), root * torch.sin(angle)], dim=1)
         eps = torch.randn((n_samples, 2), generator=generator, device=device)
         return self.scale * (points + self.noise * eps)
+
+    def component_log_density(self, z):
+        # Each segment's density is the noise kernel averaged along the segment,
+        # by quadrature on _SEGMENT_NODES evenly spaced positions.
+        (nodes,) = self._on_device(z.device, nodes=self._segment_nodes())
+        width = self.scale * max(self.noise, 1.0 / (self.n_modes_ * _SEGMENT_NODES))
+        squared = (z[:, None, :] - nodes[None].to(z.dtype)).square().sum(dim=2)
+        per_node = (-0.5 * squared / width**2).unflatten(1, (self.n_modes_, _SEGMENT_NODES))
+        return per_node.logsumexp(dim=2)
+
+    def _segment_nodes(self):
+        """The roll's points at ``_SEGMENT_NODES`` mid-cell positions of each segment, in order."""
+        n = self.n_modes_ * _SEGMENT_NODES
+        root = np.sqrt((np.arange(n) + 0.5) / n)
+        angle = 2.0 * math.pi * self.turns * root
+        return self.scale * np.stack([root * np.cos(angle), root * np.sin(angle)], axis=1)
 
 
 class CategoricalPrior(Prior):

@@ -195,6 +195,11 @@ class AdversarialTrainer:
         self.supervised_weight = supervised_weight
         self._label_conditioned = any(part.label_conditioned for part in parts)
         self._categorical_columns = [part.columns for part in parts if part.prior.categorical]
+        self._component_parts = [
+            part
+            for part in parts
+            if part.label_conditioned and part.prior.component_log_density(_probe(part)) is not None
+        ]
         self._continuous_parts = [part for part in parts if not part.prior.categorical]
         self.neighbor_map = neighbor_map
         self.reconstruction_loss = reconstruction_loss
@@ -277,8 +282,7 @@ class AdversarialTrainer:
         With ``neighbors`` (one near row of the data per row of ``x``) and a
         positive ``neighbor_weight``, the step also minimises the
         neighbourhood term: :meth:`neighbor_loss`, plus, where the code has
-        categorical parts, ``SMOOTHNESS_WEIGHT`` times
-        :meth:`smoothness_loss`.
+        categorical parts, ``SMOOTHNESS_WEIGHT`` times :meth:`smoothness_loss`.
 
         Returns
         -------
@@ -337,12 +341,68 @@ class AdversarialTrainer:
         if z is not None:
             neighbor_z = self.map_codes(neighbor_codes)
             loss = loss + MAP_TERM_SCALE * layout_loss(z, neighbor_z, self.generator)
-        for columns in self._categorical_columns:
-            loss = loss + category_loss(codes[:, columns], neighbor_codes[:, columns])
+        for p, neighbor_p in zip(
+            self.category_views(codes), self.category_views(neighbor_codes), strict=True
+        ):
+            loss = loss + category_loss(p, neighbor_p)
         return loss
 
-    def smoothness_loss(self, x, neighbors, codes):
-        """Virtual adversarial smoothness of the categorical parts (Miyato et al., 2018).
+    def category_views(self, codes):
+        """The codes' category probabilities, one tensor per part that has categories.
+
+        A categorical part's codes are its category probabilities
+        (:meth:`categorical_views`); a label-regularised part whose prior
+        gives its components' densities has its code's component
+        probabilities (:meth:`component_views`), so that the neighbourhood
+        term makes neighbours agree on their component as it makes them
+        agree on their category.
+        """
+        return self.categorical_views(codes) + self.component_views(codes)
+
+    def categorical_views(self, codes):
+        """The categorical parts of the codes, one tensor of probabilities per part."""
+        return [codes[:, columns] for columns in self._categorical_columns]
+
+    def component_views(self, codes):
+        """``p(component | z)`` under the prior of each label-regularised part that gives it.
+
+        From ``Prior.component_log_density``; one tensor of shape
+        ``(batch, n_modes_)`` per such part.
+        """
+        return [
+            part.prior.component_log_density(codes[:, part.columns]).softmax(dim=1)
+            for part in self._component_parts
+        ]
+
+    @property
+    def pins_components(self):
+        """Whether the supervised phase pins labelled codes to their components.
+
+        With label regularisation, a prior that gives its components'
+        densities and the neighbourhood term on: the labelled rows anchor
+        each class to its component and the neighbours' agreement on their
+        component (:meth:`neighbor_loss`) carries the anchor to the
+        unlabelled rows, as label spreading does. Measured on digits with
+        10 % labels (2-D mixture, defaults): the pinning alone (no
+        agreement) lowered the 5-NN accuracy of the test codes from 0.92 to
+        0.81, so it comes only with the neighbourhood term.
+        """
+        return bool(self._component_parts) and self.neighbor_weight != 0
+
+    def pinning_loss(self, codes, y):
+        """Cross-entropy of the codes' component probabilities against their classes.
+
+        Summed over the label-regularised parts whose prior gives its
+        components' densities (see :meth:`category_views`).
+        """
+        loss = codes.sum() * 0.0
+        for part in self._component_parts:
+            density = part.prior.component_log_density(codes[:, part.columns])
+            loss = loss + F.cross_entropy(density, y)
+        return loss
+
+    def smoothness_loss(self, x, neighbors, codes, views=None):
+        """Virtual adversarial smoothness of the categories (Miyato et al., 2018).
 
         The category probabilities of each row must not change when the row
         moves by ``SMOOTHNESS_RADIUS`` times its distance to its neighbour in
@@ -359,7 +419,11 @@ class AdversarialTrainer:
             The rows and one near row of the data for each.
         codes : torch.Tensor of shape (batch, n_codes)
             The training codes of ``x``.
+        views : callable or None, default=None
+            Maps codes to the list of category probabilities to keep smooth;
+            None: :meth:`categorical_views`.
         """
+        views = views or self.categorical_views
         encode, reference = self.encode, codes
         if getattr(self.encoder, "stochastic", False):
             # One noise draw for the row and its moves, so that the divergence
@@ -373,12 +437,10 @@ class AdversarialTrainer:
 
             with torch.no_grad():
                 reference = encode(x)
-        columns = self._categorical_columns
-        targets = [reference[:, c].detach().float() for c in columns]
+        targets = [view.detach() for view in views(reference.float())]
 
         def categories(rows):
-            moved = encode(rows)
-            return [moved[:, c].float() for c in columns]
+            return views(encode(rows).float())
 
         return smoothness_loss(categories, x, neighbors, targets, self.generator)
 
@@ -458,14 +520,27 @@ class AdversarialTrainer:
                 part.discriminator.requires_grad_(True)
         return loss.detach()
 
-    def supervised_step(self, x, y):
-        """Update the encoder's class logits on a labelled mini-batch; return the loss.
+    def supervised_step(self, x, y, rows=None, neighbors=None):
+        """Update the encoder on a labelled mini-batch; return the loss.
 
-        Only the encoder is in this graph, so the shared optimiser's step
-        leaves the decoder unchanged.
+        The cross-entropy of the encoder's class logits (``classifier_columns``),
+        or, with label regularisation (:attr:`pins_components`),
+        :meth:`pinning_loss` plus, given the batch's ``rows`` and their
+        ``neighbors``, the :meth:`smoothness_loss` of their component
+        probabilities: VAT's semi-supervised objective (Miyato et al., 2018)
+        on the components. Only the encoder is in this graph, so the shared
+        optimiser's step leaves the decoder unchanged.
         """
-        logits = self.encoder(x, self.generator)[:, self.classifier_columns]
-        loss = F.cross_entropy(logits, y)
+        if self.classifier_columns is None:
+            loss = self.pinning_loss(self.encode(x).float(), y)
+            if neighbors is not None:
+                with torch.no_grad():
+                    codes = self.encode(rows)
+                views = self.component_views
+                loss = loss + self.smoothness_loss(rows, neighbors, codes, views)
+        else:
+            logits = self.encoder(x, self.generator)[:, self.classifier_columns]
+            loss = F.cross_entropy(logits, y)
         _step(self.autoencoder_optimizer, self.supervised_weight * loss, self.max_grad_norm)
         return loss.detach()
 
@@ -487,7 +562,7 @@ class AdversarialTrainer:
     def loss_names(self):
         """Names of the losses that :meth:`train_batch` returns, in order."""
         names = ["reconstruction_loss", "discriminator_loss", "generator_loss"]
-        if self.classifier_columns is not None:
+        if self.classifier_columns is not None or self.pins_components:
             names.append("supervised_loss")
         if self.neighbor_weight != 0:
             names.append("neighbor_loss")
@@ -524,6 +599,11 @@ class AdversarialTrainer:
         losses.append(self.generator_step(regularised, labels))
         if self.classifier_columns is not None:
             losses.append(self.supervised_step(*batch.labelled))
+        elif self.pins_components:
+            if batch.labelled is None:  # a fit without labelled rows
+                losses.append(torch.zeros_like(reconstruction))
+            else:
+                losses.append(self.supervised_step(*batch.labelled, x, batch.neighbors))
         if self.neighbor_weight != 0:
             no_neighbors = torch.zeros_like(reconstruction)
             losses.append(no_neighbors if neighborhood is None else neighborhood)
@@ -626,6 +706,11 @@ class AdversarialTrainer:
     def _set_train(self, mode):
         for module in (self.encoder, self.decoder, *(p.discriminator for p in self.parts)):
             module.train(mode)
+
+
+def _probe(part):
+    """One code of ``part``'s prior, to ask the prior what it implements."""
+    return torch.zeros(1, part.prior.n_components_)
 
 
 def _label_slots(y, n_modes, dtype):

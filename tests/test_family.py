@@ -461,26 +461,32 @@ def test_auto_adversarial_weight_without_labels_is_the_unsupervised_default(data
     assert model._trainer.adversarial_weight == 0.01
 
 
-def test_label_regularisation_pins_more_codes_with_the_auto_weight(digits):
-    X, _, y, _ = digits
+def test_label_regularisation_pins_held_out_codes_through_the_neighbourhood_term(digits):
+    # The supervised phase pins the 10 % labelled codes to their components
+    # and the neighbours' agreement carries the pin to the rest: held-out
+    # codes land on their class's component, which the adversary alone does
+    # not achieve in this short a fit.
+    X, X_test, y, y_test = digits
     y_partial = np.where(np.random.RandomState(0).rand(len(y)) < 0.1, y, -1)
     pinned = {}
-    for weight in ("auto", 0.01):
+    for weight in ("auto", 0.0):
         model = AdversarialAutoencoder(
             n_components=2,
             prior="mixture",
             hidden_layer_sizes=(64,),
             discriminator_layer_sizes=(32,),
             max_iter=20,
-            adversarial_weight=weight,
+            neighbor_weight=weight,
             device="cpu",
             random_state=0,
         ).fit(X, y_partial)
         nearest = np.linalg.norm(
-            model.transform(X)[:, None] - model.prior_.means_[None], axis=2
+            model.transform(X_test)[:, None] - model.prior_.means_[None], axis=2
         ).argmin(axis=1)
-        pinned[weight] = np.mean(model.classes_[nearest] == y)
-    assert pinned["auto"] > pinned[0.01] + 0.08
+        pinned[weight] = np.mean(model.classes_[nearest] == y_test)
+        assert ("supervised_loss" in model.history_[-1]) == (weight == "auto")
+    assert pinned["auto"] > 0.6
+    assert pinned["auto"] > pinned[0.0] + 0.3
 
 
 class _RestartOutputs(_RestartScores):

@@ -197,6 +197,43 @@ def test_swiss_roll_segments():
         assert radius.max() <= 2.0 * np.sqrt((k + 1) / 4) + 1e-5
 
 
+@pytest.mark.parametrize(
+    "prior, n_components, least",
+    [
+        (GaussianMixturePrior(n_modes=10), 2, 0.98),
+        (GaussianMixturePrior(n_modes=6, radius=3.0), 4, 0.99),
+        (GaussianMixturePrior(n_modes=3), 1, 0.85),
+        (SwissRollPrior(n_modes=10), 2, 0.95),
+    ],
+)
+def test_component_densities_recover_the_component_of_each_draw(prior, n_components, least):
+    prior = prior.bind(n_components)
+    component = torch.arange(prior.n_modes_).repeat(500)
+    z = _draw(prior, len(component), component=component)
+    density = prior.component_log_density(z)
+    assert density.shape == (len(z), prior.n_modes_)
+    assert (density.argmax(dim=1) == component).float().mean() > least
+
+
+def test_mixture_component_density_is_the_gaussian_log_density_up_to_a_constant():
+    prior = GaussianMixturePrior(n_modes=3, radial_std=0.5, tangential_std=0.2).bind(2)
+    z = torch.randn(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    density = prior.component_log_density(z).numpy()
+    for k in range(3):
+        u = prior.means_[k] / np.linalg.norm(prior.means_[k])
+        rotation = np.stack([u, [-u[1], u[0]]])
+        covariance = rotation.T @ np.diag([0.5**2, 0.2**2]) @ rotation
+        offset = z.numpy() - prior.means_[k]
+        quadratic = np.einsum("ni,ij,nj->n", offset, np.linalg.inv(covariance), offset)
+        np.testing.assert_allclose(density[:, k], -0.5 * quadratic, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "uniform"])
+def test_priors_without_components_give_no_component_density(name):
+    prior = PRIORS[name]().bind(2)
+    assert prior.component_log_density(torch.zeros(3, 2)) is None
+
+
 def test_swiss_roll_requires_two_dimensions():
     for n_components in (1, 3):
         with pytest.raises(ValueError, match="two-dimensional"):

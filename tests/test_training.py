@@ -358,3 +358,71 @@ class _FreeCodes(torch.nn.Module):
         return x @ self.codes
 
     embed = forward
+
+
+def _label_regularised_trainer(neighbor_weight, prior=None):
+    torch.manual_seed(0)
+    prior = (prior or GaussianMixturePrior(n_modes=3)).bind(2)
+    part = LatentPart(prior, make_mlp(2 + prior.n_modes_ + 1, (8,), 1), slice(0, 2), True)
+    return AdversarialTrainer(
+        make_encoder("deterministic", 4, (8,), 2, "silu"),
+        make_mlp(2, (8,), 4),
+        [part],
+        lambda output, x: F.mse_loss(output, x),
+        learning_rate=1e-2,
+        discriminator_learning_rate=1e-2,
+        adversarial_weight=1.0,
+        discriminator_noise=0.3,
+        generator=torch.Generator().manual_seed(0),
+        neighbor_weight=neighbor_weight,
+    )
+
+
+def test_label_regularised_codes_have_component_probabilities():
+    trainer = _label_regularised_trainer(neighbor_weight=1.0)
+    codes = torch.tensor([[2.0, 0.0], [0.0, 0.0], [-1.0, 1.7]])
+    (probabilities,) = trainer.category_views(codes)
+    assert probabilities.shape == (3, 3)
+    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(3))
+    # A code on a component's mean belongs to it; the origin to all alike.
+    assert probabilities[0].argmax() == 0 and probabilities[0, 0] > 0.99
+    torch.testing.assert_close(probabilities[1], torch.full((3,), 1 / 3))
+    assert probabilities[2].argmax() == 1
+    # The pinning loss is small for codes on their class's mean, large elsewhere.
+    means = torch.as_tensor(trainer.parts[0].prior.means_, dtype=torch.float32)
+    y = torch.tensor([0, 1, 2])
+    assert trainer.pinning_loss(means, y) < 1e-3
+    assert trainer.pinning_loss(means, y.roll(1)) > 10
+
+
+@pytest.mark.parametrize("neighbor_weight", [0.0, 1.0])
+def test_supervised_phase_pins_labelled_codes_only_with_the_neighbourhood_term(neighbor_weight):
+    trainer = _label_regularised_trainer(neighbor_weight)
+    assert trainer.pins_components == (neighbor_weight != 0)
+    assert ("supervised_loss" in trainer.loss_names) == (neighbor_weight != 0)
+    x = torch.rand(6, 4, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 1, 2, -1, -1, -1])
+    batch = Batch(x, y, labelled=(x[:3], y[:3]), neighbors=x.roll(1, dims=0))
+
+    def pinning():
+        with torch.no_grad():
+            return float(trainer.pinning_loss(trainer.encode(x[:3]), y[:3]))
+
+    before = pinning()
+    for _ in range(60):
+        losses, _ = trainer.train_batch(batch)
+    assert len(losses) == len(trainer.loss_names)
+    if neighbor_weight:
+        assert pinning() < 0.2 * before
+    else:  # the adversary alone pins slowly
+        assert pinning() > 0.5 * before
+
+
+def test_priors_without_component_densities_are_not_pinned():
+    class NoDensities(GaussianMixturePrior):
+        def component_log_density(self, z):
+            return None
+
+    trainer = _label_regularised_trainer(1.0, prior=NoDensities(n_modes=3))
+    assert not trainer.pins_components
+    assert trainer.category_views(torch.zeros(2, 2)) == []
