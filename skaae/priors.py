@@ -372,7 +372,9 @@ class GaussianMixturePrior(Prior):
         return means[component] + st * eps + (sr - st) * along * u
 
     def component_log_density(self, z):
-        means, directions = self._on_device(z.device, means=self.means_, directions=self._directions)
+        means, directions = self._on_device(
+            z.device, means=self.means_, directions=self._directions
+        )
         sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
         offset = z[:, None, :] - means[None].to(z.dtype)
         along = (offset * directions[None].to(z.dtype)).sum(dim=2)
