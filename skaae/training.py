@@ -35,8 +35,11 @@ The paper's variants are options of the same loop, not other loops:
 - a ``representation`` between codes and decoder (the label fed to the
   decoder, or learned cluster heads with their penalty);
 - a fourth, supervised phase: cross-entropy of a categorical part's logits
-  on a labelled mini-batch (semi-supervised classification). It also goes
-  through the shared optimiser, for the same reason as the generator phase.
+  on a labelled mini-batch (semi-supervised classification), or, with label
+  regularisation and the neighbourhood term, of the labelled codes'
+  component probabilities under the prior (pinning each class to its
+  component). It also goes through the shared optimiser, for the same
+  reason as the generator phase.
 """
 
 import contextlib
