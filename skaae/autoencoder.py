@@ -129,7 +129,8 @@ class AdversarialAutoencoder(
         change within a quarter of its distance to its neighbour (virtual
         adversarial training, with IMSAT's radius). With label
         regularisation and a prior that gives its components' densities
-        (the mixture, the swiss roll), neighbours also agree on their
+        (the mixture; not the swiss roll, whose thin segments made the
+        map worse), neighbours also agree on their
         component ``p(component | z)``, and a supervised phase pins the
         labelled codes to their class's component (cross-entropy of
         ``p(component | z)``, with the same smoothness): the labels spread

@@ -47,7 +47,8 @@ class Prior(BaseEstimator):
       means draws from the whole prior.
 
     A prior of several components may implement
-    ``component_log_density(z)``: then label regularisation also pins the
+    ``component_log_density(z)`` (the mixture does): then label
+    regularisation also pins the
     labelled codes to their class's component through it, and makes
     neighbouring rows agree on their component (see
     :meth:`skaae.training.AdversarialTrainer.component_probabilities`).
@@ -383,10 +384,6 @@ class GaussianMixturePrior(Prior):
         return -0.5 * (along.square() / sr**2 + across / st**2)
 
 
-# Quadrature positions per segment of the swiss roll's component densities.
-_SEGMENT_NODES = 32
-
-
 class SwissRollPrior(Prior):
     """Two-dimensional swiss roll, uniform along the spiral (the paper's Fig. 2).
 
@@ -437,22 +434,6 @@ class SwissRollPrior(Prior):
         points = torch.stack([root * torch.cos(angle), root * torch.sin(angle)], dim=1)
         eps = torch.randn((n_samples, 2), generator=generator, device=device)
         return self.scale * (points + self.noise * eps)
-
-    def component_log_density(self, z):
-        # Each segment's density is the noise kernel averaged along the segment,
-        # by quadrature on _SEGMENT_NODES evenly spaced positions.
-        (nodes,) = self._on_device(z.device, nodes=self._segment_nodes())
-        width = self.scale * max(self.noise, 1.0 / (self.n_modes_ * _SEGMENT_NODES))
-        squared = (z[:, None, :] - nodes[None].to(z.dtype)).square().sum(dim=2)
-        per_node = (-0.5 * squared / width**2).unflatten(1, (self.n_modes_, _SEGMENT_NODES))
-        return per_node.logsumexp(dim=2)
-
-    def _segment_nodes(self):
-        """The roll's points at ``_SEGMENT_NODES`` mid-cell positions of each segment, in order."""
-        n = self.n_modes_ * _SEGMENT_NODES
-        root = np.sqrt((np.arange(n) + 0.5) / n)
-        angle = 2.0 * math.pi * self.turns * root
-        return self.scale * np.stack([root * np.cos(angle), root * np.sin(angle)], axis=1)
 
 
 class CategoricalPrior(Prior):

@@ -203,7 +203,6 @@ def test_swiss_roll_segments():
         (GaussianMixturePrior(n_modes=10), 2, 0.98),
         (GaussianMixturePrior(n_modes=6, radius=3.0), 4, 0.99),
         (GaussianMixturePrior(n_modes=3), 1, 0.85),
-        (SwissRollPrior(n_modes=10), 2, 0.95),
     ],
 )
 def test_component_densities_recover_the_component_of_each_draw(prior, n_components, least):
@@ -228,8 +227,11 @@ def test_mixture_component_density_is_the_gaussian_log_density_up_to_a_constant(
         np.testing.assert_allclose(density[:, k], -0.5 * quadratic, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["gaussian", "uniform"])
+@pytest.mark.parametrize("name", ["gaussian", "uniform", "swiss_roll"])
 def test_priors_without_components_give_no_component_density(name):
+    # The swiss roll's segments are so thin that the pinning phase's
+    # gradients through their densities hurt the map (digits: 5-NN 0.82
+    # against 0.90 without), so it offers none.
     prior = PRIORS[name]().bind(2)
     assert prior.component_log_density(torch.zeros(3, 2)) is None
 
