@@ -335,7 +335,10 @@ class AdversarialTrainer:
           ``BALANCE_WEIGHT`` times the KL divergence of the batch's mean
           probabilities from the uniform distribution, which rules out the
           trivial answer of one category for every row (the part's
-          adversary alone did not).
+          adversary alone did not);
+        - the same on the component probabilities of each label-regularised
+          part whose prior gives its components' densities
+          (:meth:`component_views`): neighbours agree on their component.
 
         The losses and their constants are in :mod:`skaae._neighborhood`.
         """
