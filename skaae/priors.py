@@ -48,10 +48,9 @@ class Prior(BaseEstimator):
 
     A prior of several components may implement
     ``component_log_density(z)`` (the mixture does): then label
-    regularisation also pins the
-    labelled codes to their class's component through it, and makes
-    neighbouring rows agree on their component (see
-    :meth:`skaae.training.AdversarialTrainer.component_probabilities`).
+    regularisation also pins the labelled codes to their class's component
+    through it, and makes neighbouring rows agree on their component (see
+    :meth:`skaae.training.AdversarialTrainer.component_views`).
 
     A prior whose codes live on a constrained set overrides ``activate``,
     which maps the encoder's raw outputs for this part to codes (the

@@ -375,8 +375,11 @@ class AdversarialTrainer:
         From ``Prior.component_log_density``; one tensor of shape
         ``(batch, n_modes_)`` per such part.
         """
+        return [density.softmax(dim=1) for density in self._component_log_densities(codes)]
+
+    def _component_log_densities(self, codes):
         return [
-            part.prior.component_log_density(codes[:, part.columns]).softmax(dim=1)
+            part.prior.component_log_density(codes[:, part.columns])
             for part in self._component_parts
         ]
 
@@ -399,11 +402,10 @@ class AdversarialTrainer:
         """Cross-entropy of the codes' component probabilities against their classes.
 
         Summed over the label-regularised parts whose prior gives its
-        components' densities (see :meth:`category_views`).
+        components' densities (see :meth:`component_views`).
         """
         loss = codes.sum() * 0.0
-        for part in self._component_parts:
-            density = part.prior.component_log_density(codes[:, part.columns])
+        for density in self._component_log_densities(codes):
             loss = loss + F.cross_entropy(density, y)
         return loss
 
