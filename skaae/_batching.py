@@ -7,6 +7,7 @@ device. Memory-mapped arrays stay on disk and are read a window of blocks at
 a time (:class:`BlockShuffledSource`).
 """
 
+import copy
 import itertools
 
 import numpy as np
@@ -138,10 +139,27 @@ class BatchSource:
                 neighbors=None if partner is None else self._rows(partner[index].numpy()),
             )
 
+    def search_rows(self):
+        """The served rows as the neighbour search sees them: normalised, in serving order.
+
+        A tensor on the device (dense data; no copy) or a scaled sparse
+        matrix; None when the rows are only ever searched a window at a time
+        (a memory-mapped X larger than one window).
+        """
+        return self._X if not self._streamed else self._scaled_sparse_rows()
+
+    def with_labels(self, y):
+        """A source of the same rows, sharing their memory, that serves the labels ``y``.
+
+        ``y`` has one label per served row, in serving order.
+        """
+        source = copy.copy(self)
+        source._y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=self.device)
+        return source
+
     def _partners(self, n_neighbors, generator, search_components):
         """For each served row, one of its ``n_neighbors`` nearest rows, drawn at random."""
-        rows = (lambda: self._X) if not self._streamed else self._scaled_sparse_rows
-        table = self._neighbor_table(rows, n_neighbors, generator, search_components)
+        table = self._neighbor_table(self.search_rows, n_neighbors, generator, search_components)
         return _draw_partners(table, generator)
 
     def _neighbor_table(self, rows, n_neighbors, generator, search_components):
@@ -223,6 +241,25 @@ class BlockShuffledSource(BatchSource):
             labels = np.concatenate([y for _, y in parts]) if len(parts) > 1 else parts[0][1]
             labels = torch.from_numpy(np.ascontiguousarray(labels)).to(self.device)
         return self._normalise(x), labels
+
+    def search_rows(self):
+        """The served rows, normalised, when they fit in one window; else None.
+
+        See :meth:`BatchSource.search_rows`; the one window's rows are read
+        from the file (as the batches read them).
+        """
+        n_blocks = -(-self._n_rows // self._block_rows)
+        if n_blocks > WINDOW_BLOCKS:
+            return None
+        window = self._window(np.arange(n_blocks))
+        return None if window is None else window[0]
+
+    def with_labels(self, y):
+        """A source of the same rows that serves the labels ``y`` (one per served row)."""
+        source = copy.copy(self)
+        source._y = np.full(self._n_rows, -1, dtype=np.int64)
+        source._y[slice(None) if self._index is None else self._index] = y
+        return source
 
     def read(self):
         """The served rows, in file order, as one array in memory (dtype of X)."""

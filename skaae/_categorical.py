@@ -25,6 +25,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import _float_dtype, _layer_sizes
 from ._labels import known_classes, label_indices, unlabelled_mask
+from ._neighbors import GROUP_ROWS, SEARCH_COMPONENTS, nearest_neighbors
+from ._spectral import SPECTRAL_START_EPOCHS, SPECTRAL_START_STEPS, spectral_clusters
 from .autoencoder import AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
@@ -188,13 +190,60 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
             LatentPart(self.prior_, self.discriminator_, slice(k, k + self.n_components)),
         ]
         supervised = hasattr(self, "classes_")
+        # The spectral start's clusters train the categories as labels would.
+        starting = not supervised and self.__dict__.get("_labelled_source") is not None
         return self._new_trainer(
             device,
             parts,
-            classifier_columns=slice(0, len(self.classes_)) if supervised else None,
-            supervised_weight=self.supervised_weight if supervised else 0.0,
+            classifier_columns=slice(0, k) if supervised or starting else None,
+            supervised_weight=self.supervised_weight if supervised else float(starting),
             neighbor_map=False,
         )
+
+    # ------------------------------------------------------- spectral start
+    def _starts_from_spectral(self):
+        """Whether a fresh unsupervised fit starts from a spectral clustering (``init``)."""
+        return False
+
+    def _set_sources(self, X, train, validation, labels, device):
+        """The base's sources, plus the spectral start's clusters as labelled batches.
+
+        On a fresh unsupervised fit that starts from a spectral clustering
+        (see :mod:`skaae._spectral`), the training rows' clusters become
+        their labels for the first ``SPECTRAL_START_EPOCHS`` epochs
+        (``_labelled_source``, sharing the rows' memory); ``_run_epoch``
+        ends the start.
+        """
+        super()._set_sources(X, train, validation, labels, device)
+        if labels is not None or self.n_iter_ or not self._starts_from_spectral():
+            return
+        rows = self._train_source.search_rows()
+        if rows is None or self._train_source.n_samples > GROUP_ROWS:
+            return  # no graph of all the rows (searched a window or a group at a time)
+        neighbors = nearest_neighbors(
+            rows, self.n_neighbors, n_components=SEARCH_COMPONENTS, cosine=True
+        )
+        clusters = spectral_clusters(neighbors, self.categorical_prior_.n_components_)
+        if clusters is not None:
+            self._labelled_source = self._train_source.with_labels(clusters)
+
+    def _run_epoch(self, epoch):
+        n_rows = self._train_source.n_samples
+        steps = epoch * -(-n_rows // self._batch_size(n_rows))
+        if epoch >= SPECTRAL_START_EPOCHS and steps >= SPECTRAL_START_STEPS:
+            self._end_spectral_start()
+        return super()._run_epoch(epoch)
+
+    def _clear_sources(self):
+        self._end_spectral_start()  # also when the fit ends within the start
+        super()._clear_sources()
+
+    def _end_spectral_start(self):
+        """Drop the spectral start's labelled batches and the trainer's phase for them."""
+        if hasattr(self, "classes_") or self.__dict__.get("_labelled_source") is None:
+            return
+        self._labelled_source = None
+        self._trainer.classifier_columns = None
 
     def _auto_neighbor_weight(self):
         """3: the consistency of neighbours' categories (and the embedding's map)."""

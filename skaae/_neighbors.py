@@ -62,7 +62,7 @@ _QUERY_ROWS = 256
 _SPARSE_QUERY_ROWS = 64
 
 
-def nearest_neighbors(X, n_neighbors, generator=None, n_components=None):
+def nearest_neighbors(X, n_neighbors, generator=None, n_components=None, cosine=False):
     """Indices of each row's nearest other rows (Euclidean), searched within groups.
 
     Parameters
@@ -79,6 +79,9 @@ def nearest_neighbors(X, n_neighbors, generator=None, n_components=None):
         Search a tensor with more features in its top ``n_components``
         principal components (of all its rows); None, or a sparse ``X``:
         in all the features.
+    cosine : bool, default=False
+        Search by the angle between rows (after the projection, if any):
+        the Euclidean search among the rows scaled to unit length.
 
     Returns
     -------
@@ -87,8 +90,14 @@ def nearest_neighbors(X, n_neighbors, generator=None, n_components=None):
     """
     if not isinstance(X, torch.Tensor):
         X = sp.csr_matrix(X)  # any sparse format: rows are gathered from CSR
-    elif n_components is not None and X.shape[1] > n_components:
-        X = principal_components(X, n_components)
+        if cosine:
+            lengths = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+            X = sp.csr_matrix(sp.diags(1.0 / np.maximum(lengths, 1e-12)) @ X)
+    else:
+        if n_components is not None and X.shape[1] > n_components:
+            X = principal_components(X, n_components)
+        if cosine:
+            X = X / X.norm(dim=1, keepdim=True).clamp(min=1e-12)
     n_samples = X.shape[0]
     n_groups = max(1, -(-n_samples // GROUP_ROWS))
     if n_groups == 1 or generator is None:

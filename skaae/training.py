@@ -605,11 +605,11 @@ class AdversarialTrainer:
             labels = torch.cat([y, batch.labelled[1]])
         losses.append(self.discriminator_step(regularised, labels))
         losses.append(self.generator_step(regularised, labels))
-        if self.classifier_columns is not None:
-            losses.append(self.supervised_step(*batch.labelled))
-        elif self.pins_components:
+        if self.classifier_columns is not None or self.pins_components:
             if batch.labelled is None:  # a fit without labelled rows
                 losses.append(torch.zeros_like(reconstruction))
+            elif self.classifier_columns is not None:
+                losses.append(self.supervised_step(*batch.labelled))
             else:
                 losses.append(self.supervised_step(*batch.labelled, x, batch.neighbors))
         if self.neighbor_weight != 0:
