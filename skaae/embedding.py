@@ -5,7 +5,7 @@ import warnings
 
 import torch
 from sklearn.base import ClusterMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _float_dtype
@@ -36,7 +36,8 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     in the data share a cluster (see :class:`AdversarialAutoencoder`). On
     MNIST (10,000 training images, 75 epochs, 2-D) it lifts the 5-NN
     accuracy of the test embedding from 0.69 to 0.79 unsupervised, and
-    from 0.73 to 0.86 with 100 labels.
+    from 0.73 to 0.86 with 100 labels. Unsupervised, the clusters start
+    from a spectral clustering of the data (``init``): 0.85-0.86.
 
     Parameters
     ----------
@@ -46,6 +47,15 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         Number of cluster heads when fitted without labels (None: 16). With
         labels there is one head per class: leave it None (another value
         is ignored, with a warning).
+    init : {"spectral", "random"}, default="spectral"
+        How the clusters of an unsupervised fit start: from a spectral
+        clustering of the data's neighbourhood graph, which a cross-entropy
+        phase pulls the clusters towards in the first epochs, or from random
+        networks (the paper); see :class:`AAEClustering`, whose start this
+        is. On MNIST (10,000 training images, 75 epochs, 2-D, unsupervised)
+        the 5-NN accuracy of the test embedding was 0.856 / 0.850 (seeds
+        0 / 1) with the spectral start, against 0.792 (seed 0) from random
+        networks. Ignored with labels: the classes are the clusters.
     min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
         threshold eta), in units of the style prior's standard deviation.
@@ -96,6 +106,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         **CategoricalStyleAutoencoder._parameter_constraints,
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "min_distance": [Interval(numbers.Real, 0, None, closed="left")],
+        "init": [StrOptions({"spectral", "random"})],
     }
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
 
@@ -104,6 +115,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         n_components=2,
         *,
         n_clusters=None,
+        init="spectral",
         min_distance=2.0,
         supervised_weight=1.0,
         prior="gaussian",
@@ -135,6 +147,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     ):
         self.n_components = n_components
         self.n_clusters = n_clusters
+        self.init = init
         self.min_distance = min_distance
         self.supervised_weight = supervised_weight
         self.prior = prior
@@ -183,6 +196,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         self._fit(X, y)
         self.labels_ = self.predict(X)
         return self
+
+    def _starts_from_spectral(self):
+        return self.init == "spectral"
 
     def transform(self, X):
         """Embed X: ``W_c y + z``.

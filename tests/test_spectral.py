@@ -10,7 +10,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skaae import AAEClustering
+import skaae._categorical
+from skaae import AAEClustering, AAEEmbedding
 from skaae._batching import BatchSource, make_batch_source
 from skaae._neighbors import nearest_neighbors
 from skaae._spectral import (
@@ -200,3 +201,33 @@ def test_the_start_is_reproducible():
 def test_init_is_validated():
     with pytest.raises(InvalidParameterError, match="'init' parameter"):
         AAEClustering(init="kmeans", **TINY).fit(_blobs()[0])
+
+
+# ------------------------------------------------------------------ AAEEmbedding
+def test_an_unsupervised_embedding_starts_from_the_spectral_clusters():
+    X, _ = _blobs()
+    model = AAEEmbedding(n_clusters=4, max_iter=3, **TINY).fit(X)
+    assert _started_epochs(model) == [1, 2, 3]
+    assert model._trainer.classifier_columns is None
+    random = AAEEmbedding(n_clusters=4, init="random", max_iter=3, **TINY).fit(X)
+    assert _started_epochs(random) == []
+
+
+def test_an_embedding_with_labels_has_no_spectral_start(monkeypatch):
+    def no_start(*args, **kwargs):
+        raise AssertionError("a spectral start with labels")
+
+    monkeypatch.setattr(skaae._categorical, "spectral_clusters", no_start)
+    X, y = _blobs()
+    y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)
+    model = AAEEmbedding(max_iter=2, **TINY).fit(X, y_partial)
+    # The labels' cross-entropy phase, in every epoch and to the end.
+    assert _started_epochs(model) == [1, 2]
+    assert model._trainer.classifier_columns is not None
+    with pytest.raises(AssertionError, match="a spectral start"):
+        AAEEmbedding(n_clusters=4, max_iter=1, **TINY).fit(X)
+
+
+def test_the_embedding_validates_init():
+    with pytest.raises(InvalidParameterError, match="'init' parameter"):
+        AAEEmbedding(init="kmeans", **TINY).fit(_blobs()[0])
