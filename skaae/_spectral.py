@@ -6,7 +6,7 @@ change: on MNIST (10,000 training images, 16 clusters, 40 epochs) test
 cluster accuracies of 0.71 to 0.85 over 15 seeds, mean 0.79, each fixed by
 about epoch 20. A spectral clustering (Ng, Jordan and Weiss, 2001; von
 Luxburg, 2007) of the graph that links each row to its nearest rows finds a
-good partition without any training (0.85 there, in 3 s); the model starts
+good partition without any training (0.85 there, in 2 s); the model starts
 from it and refines it (see ``AAEClustering(init="spectral")``).
 """
 
