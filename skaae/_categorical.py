@@ -205,25 +205,43 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         """Whether a fresh unsupervised fit starts from a spectral clustering (``init``)."""
         return False
 
-    def _set_sources(self, X, train, validation, labels, device):
+    def _set_sources(self, X, train, validation, labels, device, resume=False):
         """The base's sources, plus the spectral start's clusters as labelled batches.
 
         On a fresh unsupervised fit that starts from a spectral clustering
         (see :mod:`skaae._spectral`), the training rows' clusters become
         their labels for the first ``SPECTRAL_START_EPOCHS`` epochs
         (``_labelled_source``, sharing the rows' memory); ``_run_epoch``
-        ends the start.
+        ends the start. The restarts of ``n_init`` on every row compute the
+        clusters once (``_spectral_cache``, held by the restart loop).
         """
-        super()._set_sources(X, train, validation, labels, device)
-        if labels is not None or self.n_iter_ or not self._starts_from_spectral():
+        if hasattr(self, "classes_") and labels is not None:
+            served = labels if train is None else labels[train]
+            if not (served >= 0).any():
+                raise ValueError(
+                    f"{type(self).__name__}: no labelled sample is left to train on after "
+                    f"the validation split (early_stopping, validation_fraction="
+                    f"{self.validation_fraction}): label more samples or lower "
+                    "validation_fraction."
+                )
+        super()._set_sources(X, train, validation, labels, device, resume)
+        if labels is not None or resume or not self._starts_from_spectral():
             return
-        rows = self._train_source.search_rows()
-        if rows is None or self._train_source.n_samples > GROUP_ROWS:
-            return  # no graph of all the rows (searched a window or a group at a time)
-        neighbors = nearest_neighbors(
-            rows, self.n_neighbors, n_components=SEARCH_COMPONENTS, cosine=True
-        )
-        clusters = spectral_clusters(neighbors, self.categorical_prior_.n_components_)
+        if self._train_source.n_samples > GROUP_ROWS:
+            return  # the neighbours are searched a group at a time: no graph of all the rows
+        cache = self.__dict__.get("_spectral_cache")
+        if cache is not None and train is None and "clusters" in cache:
+            clusters = cache["clusters"]
+        else:
+            rows = self._train_source.search_rows()
+            if rows is None:
+                return  # a memmap searched a window at a time
+            neighbors = nearest_neighbors(
+                rows, self.n_neighbors, n_components=SEARCH_COMPONENTS, cosine=True
+            )
+            clusters = spectral_clusters(neighbors, self.categorical_prior_.n_components_)
+            if cache is not None and train is None:
+                cache["clusters"] = clusters
         if clusters is not None:
             self._labelled_source = self._train_source.with_labels(clusters)
 
@@ -235,15 +253,19 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         return super()._run_epoch(epoch)
 
     def _clear_sources(self):
-        self._end_spectral_start()  # also when the fit ends within the start
-        super()._clear_sources()
+        try:
+            self._end_spectral_start()  # also when the fit ends within the start
+        finally:
+            super()._clear_sources()
 
     def _end_spectral_start(self):
         """Drop the spectral start's labelled batches and the trainer's phase for them."""
         if hasattr(self, "classes_") or self.__dict__.get("_labelled_source") is None:
             return
         self._labelled_source = None
-        self._trainer.classifier_columns = None
+        trainer = self.__dict__.get("_trainer")  # gone when a failed fresh fit was abandoned
+        if trainer is not None:
+            trainer.classifier_columns = None
 
     def _auto_neighbor_weight(self):
         """3: the consistency of neighbours' categories (and the embedding's map)."""

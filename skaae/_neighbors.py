@@ -80,8 +80,10 @@ def nearest_neighbors(X, n_neighbors, generator=None, n_components=None, cosine=
         principal components (of all its rows); None, or a sparse ``X``:
         in all the features.
     cosine : bool, default=False
-        Search by the angle between rows (after the projection, if any):
-        the Euclidean search among the rows scaled to unit length.
+        Search by the angle between the rows about their mean: the
+        Euclidean search among the centred rows (or their principal
+        components) scaled to unit length. A sparse ``X`` is not centred
+        (that would make it dense): its rows' own angles.
 
     Returns
     -------
@@ -95,7 +97,9 @@ def nearest_neighbors(X, n_neighbors, generator=None, n_components=None, cosine=
             X = sp.csr_matrix(sp.diags(1.0 / np.maximum(lengths, 1e-12)) @ X)
     else:
         if n_components is not None and X.shape[1] > n_components:
-            X = principal_components(X, n_components)
+            X = principal_components(X, n_components)  # centred
+        elif cosine:
+            X = X - X.mean(0)
         if cosine:
             X = X / X.norm(dim=1, keepdim=True).clamp(min=1e-12)
     n_samples = X.shape[0]

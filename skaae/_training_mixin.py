@@ -94,7 +94,7 @@ class TrainingMixin:
         or None; ``validation`` the rows for early stopping, or None.
         """
         device = self._runtime_device()
-        self._set_sources(X, train, validation, labels, device)
+        self._set_sources(X, train, validation, labels, device, resume)
         trainer = getattr(self, "_trainer", None) if resume else None
         if trainer is None or trainer.device != device:
             trainer = self._make_trainer(device)
@@ -161,7 +161,7 @@ class TrainingMixin:
         mean, std = summary.mean, np.sqrt(summary.var)
         return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
-    def _set_sources(self, X, train, validation, labels, device):
+    def _set_sources(self, X, train, validation, labels, device, resume=False):
         """Set the mini-batch sources of this fit (see ``_clear_sources``).
 
         ``train`` and ``validation`` are sorted row indices of ``X`` (``train``
@@ -169,7 +169,8 @@ class TrainingMixin:
         class indices of every row of ``X`` (or None), served with the same
         rows. When the labelled samples get mini-batches of their own
         (``_uses_labelled_batches``), the labelled training rows also go to
-        ``_labelled_source``.
+        ``_labelled_source``. ``resume`` is True when the fit continues the
+        model rather than starting a fresh one.
         """
         if labels is None and self._is_label_regularised():
             # Trained on without y (warm start, partial_fit): every sample unlabelled.

@@ -40,8 +40,9 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     init : {"spectral", "random"}, default="spectral"
         How the clusters start. ``"spectral"``: from a spectral clustering
         of the graph that joins each training row to its ``n_neighbors``
-        nearest (by angle, in the rows' top 50 principal components; Ng,
-        Jordan and Weiss, 2001): for the first 5 epochs (at least 300
+        nearest (by angle about the mean, in the rows' top 50 principal
+        components; sparse rows by their own angles; Ng, Jordan and Weiss,
+        2001): for the first 5 epochs (at least 300
         mini-batches) a cross-entropy phase trains q(y|x) towards those
         clusters, as labels would, and from then on the model refines them
         on its own (``history_`` has a ``supervised_loss`` for those
@@ -207,6 +208,14 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
             np.iinfo(np.int32).max, size=self.n_init
         )
         parameters = self.get_params(deep=False)
+        self._spectral_cache = {}  # the restarts' spectral start, computed once
+        try:
+            self._run_restarts(X, seeds, parameters)
+        finally:
+            del self._spectral_cache
+
+    def _run_restarts(self, X, seeds, parameters):
+        """The loop of ``_fit_restarts``: one fresh fit per seed; keep the best."""
         best_score, best_state = np.inf, None
         for restart, seed in enumerate(seeds):
             self.__dict__.pop("_fault", None)

@@ -11,9 +11,9 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skaae._categorical
-from skaae import AAEClustering, AAEEmbedding
+from skaae import AAEClassifier, AAEClustering, AAEEmbedding
 from skaae._batching import BatchSource, make_batch_source
-from skaae._neighbors import nearest_neighbors
+from skaae._neighbors import nearest_neighbors, principal_components
 from skaae._spectral import (
     MIN_ROWS_PER_CLUSTER,
     SPECTRAL_START_EPOCHS,
@@ -86,15 +86,33 @@ def test_no_spectral_clusters_for_too_few_rows_or_clusters():
 
 
 # ------------------------------------------------------------------ the cosine search
-@pytest.mark.parametrize("sparse", [False, True])
-def test_cosine_search_is_the_search_among_unit_rows(sparse):
+def _unit_rows(X):
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_cosine_search_is_the_search_among_centred_unit_rows():
     rng = np.random.RandomState(0)
     X = rng.uniform(size=(50, 8)) * rng.uniform(0.1, 10.0, size=(50, 1))  # lengths vary
-    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
-    expected = nearest_neighbors(torch.tensor(unit), 4)
-    found = nearest_neighbors(sp.csr_matrix(X) if sparse else torch.tensor(X), 4, cosine=True)
+    expected = nearest_neighbors(torch.tensor(_unit_rows(X - X.mean(0))), 4)
+    found = nearest_neighbors(torch.tensor(X), 4, cosine=True)
     np.testing.assert_array_equal(found.numpy(), expected.numpy())
     assert not np.array_equal(nearest_neighbors(torch.tensor(X), 4).numpy(), expected.numpy())
+    # In principal components, which are centred already.
+    wide = np.hstack([X, rng.uniform(size=(50, 8))])
+    scores = principal_components(torch.tensor(wide), 5).double().numpy()
+    expected = nearest_neighbors(torch.tensor(_unit_rows(scores)), 4)
+    found = nearest_neighbors(torch.tensor(wide), 4, n_components=5, cosine=True)
+    np.testing.assert_array_equal(found.numpy(), expected.numpy())
+
+
+def test_a_sparse_cosine_search_takes_the_rows_own_angles():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(50, 8)) * rng.uniform(0.1, 10.0, size=(50, 1))
+    X[X < 2.0] = 0.0
+    X = X[np.linalg.norm(X, axis=1) > 0]
+    expected = nearest_neighbors(torch.tensor(_unit_rows(X)), 4)
+    found = nearest_neighbors(sp.csr_matrix(X), 4, cosine=True)
+    np.testing.assert_array_equal(found.numpy(), expected.numpy())
 
 
 # ------------------------------------------------------------------ batch sources
@@ -231,3 +249,76 @@ def test_an_embedding_with_labels_has_no_spectral_start(monkeypatch):
 def test_the_embedding_validates_init():
     with pytest.raises(InvalidParameterError, match="'init' parameter"):
         AAEEmbedding(init="kmeans", **TINY).fit(_blobs()[0])
+
+
+# ------------------------------------------------------------------ faults and restarts
+def _counting_spectral_clusters(monkeypatch):
+    calls = []
+    original = skaae._categorical.spectral_clusters
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skaae._categorical, "spectral_clusters", counted)
+    return calls
+
+
+def test_restarts_compute_the_spectral_clusters_once(monkeypatch):
+    calls = _counting_spectral_clusters(monkeypatch)
+    model = AAEClustering(n_clusters=4, n_init=3, max_iter=2, **TINY).fit(_blobs()[0])
+    assert len(calls) == 1
+    assert "_spectral_cache" not in vars(model)
+    assert _started_epochs(model) == [1, 2]
+
+
+class _Raises:
+    def __init__(self, error):
+        self.error = error
+
+    def on_fit_begin(self, estimator):
+        raise self.error
+
+    def on_epoch_end(self, estimator, record):
+        return False
+
+    def on_fit_end(self, estimator):
+        pass
+
+
+def test_a_failed_fit_within_the_start_raises_its_own_error_and_holds_no_data():
+    model = AAEClustering(
+        n_clusters=4, max_iter=2, callbacks=[_Raises(RuntimeError("boom"))], **TINY
+    )
+    with pytest.raises(RuntimeError, match="boom"):
+        model.fit(_blobs()[0])
+    for name in ("_train_source", "_validation_source", "_labelled_source", "_shuffle_generator"):
+        assert name not in vars(model)
+
+
+def test_a_continuation_of_an_interrupted_fit_does_not_start_again(monkeypatch):
+    calls = _counting_spectral_clusters(monkeypatch)
+    X = _blobs()[0]
+    model = AAEClustering(
+        n_clusters=4, max_iter=2, callbacks=[_Raises(KeyboardInterrupt())], **TINY
+    )
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        model.fit(X)
+    assert model.n_iter_ == 0 and len(calls) == 1
+    model.set_params(warm_start=True, callbacks=None).fit(X)
+    assert len(calls) == 1
+    assert _started_epochs(model) == []
+
+
+def test_a_classifier_without_labelled_training_rows_says_so(monkeypatch):
+    X, y = _blobs(n_samples=60)
+    y_partial = np.full_like(y, -1)
+    y_partial[:4] = [0, 1, 0, 1]
+
+    def labelled_rows_in_validation(self, n_samples, seed):
+        return np.arange(4, n_samples), np.arange(4)
+
+    monkeypatch.setattr(AAEClassifier, "_split_rows", labelled_rows_in_validation)
+    model = AAEClassifier(early_stopping=True, max_iter=2, **TINY)
+    with pytest.raises(ValueError, match="no labelled sample is left to train on"):
+        model.fit(X, y_partial)
