@@ -56,6 +56,7 @@ from reference_aae import ReferenceAAE, phase_flops, step_flops  # noqa: E402
 
 import skaae  # noqa: E402
 from skaae import AdversarialAutoencoder  # noqa: E402
+from skaae.training import has_native_bfloat16  # noqa: E402
 
 PAPER = dict(
     hidden_layer_sizes=(1000, 1000),
@@ -94,10 +95,11 @@ def median_time(function, repeats, warmup=1):
 
 
 # ------------------------------------------------------------------ matmul
-def matmul_rows(repeats):
+def matmul_rows(repeats, precisions):
     shapes = [(100, 1000, 1000), (1000, 1000, 1000), (2048, 2048, 2048)]
     rows = []
-    for name, dtype in DTYPES.items():
+    for name in precisions:
+        dtype = DTYPES[name]
         generator = torch.Generator().manual_seed(0)
         for m, k, n in shapes:
             a = torch.randn(m, k, generator=generator).to(dtype)
@@ -150,17 +152,15 @@ def skaae_run(X, batch_size, precision):
     return run
 
 
-def training_rows(X, batch_sizes, repeats, steps):
+def training_rows(X, batch_sizes, repeats, steps, precisions):
     """Samples/s of the reference and of skaae (float32, bfloat16), timed in turns."""
     rows = []
     for batch_size in batch_sizes:
         n_steps = steps[batch_size]
         subset = X[: n_steps * batch_size]
-        runs = {
-            "reference float32": reference_run(torch.from_numpy(subset), batch_size, n_steps),
-            "skaae float32": skaae_run(subset, batch_size, "float32"),
-            "skaae bfloat16": skaae_run(subset, batch_size, "bfloat16"),
-        }
+        runs = {"reference float32": reference_run(torch.from_numpy(subset), batch_size, n_steps)}
+        for precision in precisions:
+            runs[f"skaae {precision}"] = skaae_run(subset, batch_size, precision)
         times = {name: [] for name in runs}
         for _ in range(repeats):
             for name, run in runs.items():
@@ -186,7 +186,7 @@ def training_rows(X, batch_sizes, repeats, steps):
     return rows
 
 
-def thread_rows(X, batch_sizes, repeats, steps):
+def thread_rows(X, batch_sizes, repeats, steps, precisions):
     rows = []
     default = torch.get_num_threads()
     try:
@@ -194,7 +194,7 @@ def thread_rows(X, batch_sizes, repeats, steps):
             torch.set_num_threads(threads)
             for batch_size in batch_sizes:
                 subset = X[: steps[batch_size] * batch_size]
-                for precision in DTYPES:
+                for precision in precisions:
                     run = skaae_run(subset, batch_size, precision)
                     epoch = statistics.median(run() for _ in range(repeats))
                     rows.append(
@@ -211,9 +211,9 @@ def thread_rows(X, batch_sizes, repeats, steps):
 
 
 # --------------------------------------------------------------- inference
-def inference_rows(X_train, X_test, repeats):
+def inference_rows(X_train, X_test, repeats, precisions):
     rows = []
-    for precision in DTYPES:
+    for precision in precisions:
         model = AdversarialAutoencoder(max_iter=1, batch_size=100, precision=precision, **PAPER)
         model.fit(X_train[:2000])
         Z = model.transform(X_test)
@@ -257,11 +257,11 @@ def memory_rows(path):
 
 
 # ----------------------------------------------------------------- quality
-def quality_rows(mnist, epochs):
+def quality_rows(mnist, epochs, precisions):
     X_train, y_train, X_test, y_test = mnist
     X_train, y_train = X_train[:10000], y_train[:10000]
     rows = []
-    for precision in DTYPES:
+    for precision in precisions:
         model = AdversarialAutoencoder(
             batch_size=100, max_iter=epochs, precision=precision, **PAPER
         )
@@ -281,11 +281,11 @@ def quality_rows(mnist, epochs):
                 "fit_time": fit_time,
             }
         )
-    rows += digits_quality_rows()
+    rows += digits_quality_rows(precisions)
     return rows
 
 
-def digits_quality_rows():
+def digits_quality_rows(precisions):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -294,7 +294,7 @@ def digits_quality_rows():
         X / 16.0, y, test_size=0.25, stratify=y, random_state=0
     )
     rows = []
-    for precision in DTYPES:
+    for precision in precisions:
         model = AdversarialAutoencoder(
             n_components=2, prior="mixture", random_state=0, device="cpu", precision=precision
         )
@@ -329,6 +329,7 @@ def environment():
     return {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "cpu": cpu,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "machine": f"{platform.machine()} {platform.system()}",
         "cpu_count": os.cpu_count(),
         "threads": torch.get_num_threads(),
@@ -347,7 +348,7 @@ def summary_rows(results):
     rows = []
     for batch_size in results["batch_sizes"]:
         reference = training[batch_size, "reference", "float32"]["samples_per_s"]
-        for precision in DTYPES:
+        for precision in results["precisions"]:
             ratio = training[batch_size, "skaae", precision]["samples_per_s"] / reference
             rows.append(
                 (f"throughput skaae {precision} / reference, batch {batch_size}", ratio, ">= 2")
@@ -379,12 +380,22 @@ def summary_rows(results):
 def markdown(results):
     env = results["environment"]
     lines = [
-        f"Measured {env['date']} on {env['cpu']} ({env['cpu_count']} CPUs, {env['threads']} torch "
+        f"Measured {env['date']} on {env['cpu']} ({env.get('cpu_capability', '?')}, "
+        f"{env['cpu_count']} CPUs, {env['threads']} torch "
         f"threads), skaae {env['skaae']}, torch {env['torch']}, numpy {env['numpy']}, "
         f"scikit-learn {env['sklearn']}. Load average (1 min) at start "
         f"{results['load_start']:.2f}, at end {results['load_end']:.2f}. "
         f"Command: `{results['command']}`.",
         "",
+    ]
+    if results["precisions"] == ["float32"]:
+        lines += [
+            "bfloat16 not measured: this CPU has no bfloat16 units (AVX512-BF16 or AMX), so "
+            "its bfloat16 products are emulated, many times slower than float32 "
+            "(`--bfloat16 on` measures them anyway).",
+            "",
+        ]
+    lines += [
         "| bar | measured | target |",
         "|---|---|---|",
     ]
@@ -392,7 +403,7 @@ def markdown(results):
     lines += ["", "Matmul throughput (GFLOP/s, median):", "", "| dtype | shape | GFLOP/s |"]
     lines += ["|---|---|---|"]
     lines += [f"| {r['dtype']} | {r['shape']} | {r['gflops']:.0f} |" for r in results["matmul"]]
-    peaks = {dtype: peak(results["matmul"], dtype) for dtype in DTYPES}
+    peaks = {dtype: peak(results["matmul"], dtype) for dtype in results["precisions"]}
     lines += [
         "",
         "Training throughput, paper networks on MNIST (median samples/s; roofline = step "
@@ -431,7 +442,7 @@ def markdown(results):
             for r in results["memory"]
         ]
     if results.get("quality"):
-        lines += ["", "Quality, bfloat16 vs float32 (test set):", ""]
+        lines += ["", "Quality by precision (test set):", ""]
         lines += [
             "| data | precision | 5-NN acc | energy distance | 1-NN two-sample | score | fit (s) |",
             "|---|---|---|---|---|---|---|",
@@ -455,6 +466,13 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, help="torch threads (default: torch's own, one per core)"
     )
+    parser.add_argument(
+        "--bfloat16",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="measure bfloat16 too; auto: only where the CPU has bfloat16 units (AVX512-BF16 or "
+        "AMX), since emulated bfloat16 products run many times slower than float32",
+    )
     parser.add_argument("--output-dir", default=str(RESULTS))
     parser.add_argument("--rss-child", choices=["default", "paper"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -464,26 +482,33 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    native = has_native_bfloat16("cpu")
+    with_bfloat16 = args.bfloat16 == "on" or (args.bfloat16 == "auto" and native is not False)
+    precisions = ["float32", "bfloat16"] if with_bfloat16 else ["float32"]
     results = {
         "environment": environment(),
         "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
         "load_start": load(),
         "batch_sizes": [100, 1000],
+        "precisions": precisions,
+        "native_bfloat16": native,
         "loads": {},
     }
     steps = {100: 40, 1000: 8}
     mnist = load_mnist(args.mnist_path)
     sections = [
-        ("matmul", lambda: matmul_rows(args.repeats)),
-        ("training", lambda: training_rows(mnist[0], [100, 1000], args.repeats, steps)),
-        ("inference", lambda: inference_rows(mnist[0], mnist[2], args.repeats)),
+        ("matmul", lambda: matmul_rows(args.repeats, precisions)),
+        ("training", lambda: training_rows(mnist[0], [100, 1000], args.repeats, steps, precisions)),
+        ("inference", lambda: inference_rows(mnist[0], mnist[2], args.repeats, precisions)),
     ]
     if not args.skip_threads:
-        sections.append(("threads", lambda: thread_rows(mnist[0], [100, 1000], 3, steps)))
+        sections.append(
+            ("threads", lambda: thread_rows(mnist[0], [100, 1000], 3, steps, precisions))
+        )
     if not args.skip_memory:
         sections.append(("memory", lambda: memory_rows(args.mnist_path)))
     if not args.skip_quality:
-        sections.append(("quality", lambda: quality_rows(mnist, args.quality_epochs)))
+        sections.append(("quality", lambda: quality_rows(mnist, args.quality_epochs, precisions)))
     for name, run in sections:
         before = load()
         start = time.perf_counter()

@@ -9,6 +9,7 @@ live here too.
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ from ._batching import make_batch_source
 from ._labels import check_labels
 from ._neighbors import SEARCH_COMPONENTS
 from .priors import resolve_prior
-from .training import AdversarialTrainer, LatentPart
+from .training import AdversarialTrainer, LatentPart, has_native_bfloat16
 
 __all__ = ["TrainingMixin"]
 
@@ -94,6 +95,15 @@ class TrainingMixin:
         or None; ``validation`` the rows for early stopping, or None.
         """
         device = self._runtime_device()
+        if self.precision == "bfloat16" and has_native_bfloat16(device) is False:
+            warnings.warn(
+                f"precision='bfloat16' on a {device.type.upper()} without bfloat16 units "
+                "(x86 CPUs need AVX512-BF16 or AMX, GPUs compute capability 8.0): its "
+                "bfloat16 matrix products are emulated and train many times slower than "
+                "precision='float32'.",
+                UserWarning,
+                stacklevel=5,
+            )
         self._set_sources(X, train, validation, labels, device, resume)
         trainer = getattr(self, "_trainer", None) if resume else None
         if trainer is None or trainer.device != device:

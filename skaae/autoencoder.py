@@ -220,9 +220,11 @@ class AdversarialAutoencoder(
         on GPUs from NVIDIA Ampere on, with the paper's networks, it trained
         2.8 times faster than float32 at batch 1000 and 1.3-1.5 times at
         batch 100 on a 2-core Xeon with AMX, at a small cost in quality (see
-        ``benchmarks/results/speed.md``). Elsewhere, and with small networks
-        (where the casts cost more than the products save), it may be slower
-        than float32. The outputs keep the dtype of the input either way.
+        ``benchmarks/results/speed.md``). With small networks (where the casts
+        cost more than the products save) it may be slower than float32. A
+        CPU without bfloat16 units emulates the products, many times slower
+        than float32 (1.8 against 66 GFLOP/s on a 2-core AVX2 EPYC): ``fit``
+        warns there. The outputs keep the dtype of the input either way.
 
     Attributes
     ----------

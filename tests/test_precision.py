@@ -1,5 +1,8 @@
 """The ``precision`` parameter: bfloat16 mixed precision in training and inference."""
 
+import platform
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -7,9 +10,13 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skaae import AAEClassifier, AAEClustering, AAEEmbedding, AdversarialAutoencoder
-from skaae.training import precision_context
+from skaae.training import has_native_bfloat16, precision_context
 
 POSTERIORS = ["deterministic", "gaussian", "universal"]
+
+# On a CPU without bfloat16 units every bfloat16 fit warns that it is slow;
+# test_bfloat16_without_hardware_support_warns checks the warning itself.
+pytestmark = pytest.mark.filterwarnings("ignore:precision='bfloat16' on a:UserWarning")
 
 
 @pytest.mark.parametrize("posterior", POSTERIORS)
@@ -119,3 +126,26 @@ def test_losses_are_computed_in_float32_under_bfloat16():
     with precision_context("cpu", "bfloat16"):
         assert F.binary_cross_entropy_with_logits(layer(x), target).dtype == torch.float32
         assert F.mse_loss(layer(x), target).dtype == torch.float32
+
+
+@pytest.mark.parametrize("native", [True, False, None])
+def test_bfloat16_without_hardware_support_warns(make_aae, unit_data, monkeypatch, native):
+    # Emulated bfloat16 products run many times slower than float32: say so.
+    monkeypatch.setattr("skaae._training_mixin.has_native_bfloat16", lambda device: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_aae(precision="bfloat16").fit(unit_data)
+        make_aae(precision="float32").fit(unit_data)
+    slow = [w for w in caught if "emulated" in str(w.message)]
+    assert len(slow) == (1 if native is False else 0)
+    if slow:
+        assert slow[0].category is UserWarning and slow[0].filename == __file__
+
+
+def test_native_bfloat16_probe_answers_for_the_cpu():
+    answer = has_native_bfloat16("cpu")
+    assert answer in (True, False, None)
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert answer == (
+            torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        )
