@@ -273,12 +273,13 @@ class TrainingMixin:
     def _neighbor_search_components(self):
         """The principal components to search neighbours in, None for all features.
 
-        ``SEARCH_COMPONENTS`` when the neighbourhood term has categorical
-        parts and no map, else all the features (measured in
-        :mod:`skaae._neighbors`).
+        ``SEARCH_COMPONENTS``, except for a map beside a categorical part
+        fitted without labels (``AAEEmbedding().fit(X)``), which searches in
+        all the features (measured in :mod:`skaae._neighbors`).
         """
         trainer = self._trainer
-        if trainer.has_map or not any(part.prior.categorical for part in trainer.parts):
+        categorical = any(part.prior.categorical for part in trainer.parts)
+        if trainer.has_map and categorical and not hasattr(self, "classes_"):
             return None
         return SEARCH_COMPONENTS
 

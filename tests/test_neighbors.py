@@ -208,17 +208,18 @@ def test_projection_is_a_function_of_the_data_alone():
 
 
 @pytest.mark.parametrize(
-    "estimator, components",
+    "estimator, labelled, components",
     [
-        (AdversarialAutoencoder(n_components=2, **TINY), None),
-        (AAEClustering(n_clusters=3, **TINY), skaae._neighbors.SEARCH_COMPONENTS),
-        (AAEClassifier(**TINY), skaae._neighbors.SEARCH_COMPONENTS),
-        (AAEEmbedding(n_clusters=3, **TINY), None),
+        (AdversarialAutoencoder(n_components=2, **TINY), False, skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEClustering(n_clusters=3, **TINY), False, skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEClassifier(**TINY), True, skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEEmbedding(**TINY), True, skaae._neighbors.SEARCH_COMPONENTS),
+        (AAEEmbedding(n_clusters=3, **TINY), False, None),
     ],
-    ids=["map", "clustering", "classifier", "embedding"],
+    ids=["map", "clustering", "classifier", "embedding-labelled", "embedding"],
 )
-def test_categories_without_a_map_search_in_principal_components(
-    monkeypatch, estimator, components
+def test_only_an_unsupervised_embedding_searches_in_all_features(
+    monkeypatch, estimator, labelled, components
 ):
     calls = []
 
@@ -228,7 +229,7 @@ def test_categories_without_a_map_search_in_principal_components(
 
     monkeypatch.setattr(skaae._batching, "nearest_neighbors", search)
     X = _data(64, 60, seed=9)
-    if isinstance(estimator, AAEClassifier):
+    if labelled:
         estimator.fit(X, np.where(np.arange(64) % 4 == 0, np.arange(64) % 3, -1))
     else:
         estimator.fit(X)
@@ -654,9 +655,10 @@ def test_clustering_with_the_term_recovers_blobs():
 def test_map_with_the_term_keeps_the_digits_apart(digits):
     # 5-NN accuracy of 450 held-out digits' 2-D codes, from a small AAE fitted
     # on 400 digits for 20 epochs, with the term ("auto", the default) and
-    # without (0). Measured over 24 seeds: 0.46 on average without, 0.56 with;
-    # higher with the term for every seed, by 0.016 to 0.20 (0.10 on average).
-    # Seeds 0-2 here: +0.11, +0.12, +0.02.
+    # without (0). Measured over 24 seeds (neighbours searched in 50 principal
+    # components): 0.10 higher with the term on average, higher for 22 seeds,
+    # equal for one and 0.031 lower for one (seed 2). Seeds 0-2 here: +0.10,
+    # +0.11, -0.03. (Searched in the 64 pixels: +0.016 to +0.20 over the 24.)
     X_train, X_test, y_train, y_test = digits
     X_train, y_train = X_train[:400], y_train[:400]
 
@@ -677,7 +679,7 @@ def test_map_with_the_term_keeps_the_digits_apart(digits):
     seeds = (0, 1, 2)
     gains = [accuracy("auto", seed) - accuracy(0, seed) for seed in seeds]
     assert np.mean(gains) > 0.03
-    assert min(gains) > -0.02
+    assert min(gains) > -0.05
 
 
 class _LinearLogits(torch.nn.Module):
