@@ -270,24 +270,11 @@ class TrainingMixin:
             return 0.0
         return 3.0
 
-    def _neighbor_search_components(self):
-        """The principal components to search neighbours in, None for all features.
-
-        ``SEARCH_COMPONENTS``, except for a map beside a categorical part
-        fitted without labels (``AAEEmbedding().fit(X)``), which searches in
-        all the features (measured in :mod:`skaae._neighbors`).
-        """
-        trainer = self._trainer
-        categorical = any(part.prior.categorical for part in trainer.parts)
-        if trainer.has_map and categorical and not hasattr(self, "classes_"):
-            return None
-        return SEARCH_COMPONENTS
-
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
         n_neighbors = self.n_neighbors if self._neighbor_weight() > 0 else 0
         batches = self._train_source.batches(
-            batch_size, self._shuffle_generator, n_neighbors, self._neighbor_search_components()
+            batch_size, self._shuffle_generator, n_neighbors, SEARCH_COMPONENTS
         )
         if self._labelled_source is None:
             return self._trainer.run_epoch(batches)

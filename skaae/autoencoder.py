@@ -164,8 +164,7 @@ class AdversarialAutoencoder(
         50 features is searched in its top 50 principal components instead
         (1 s and 16 s there), which also gave the better map (MNIST 10k,
         2-D, 75 epochs: 5-NN 0.804 / 0.806 for seeds 0 / 1 against 0.795 /
-        0.769 in pixels); only an :class:`AAEEmbedding` fitted without labels
-        searches in all the features (see :mod:`skaae._neighbors`).
+        0.769 in pixels; see :mod:`skaae._neighbors`).
     n_neighbors : int, default=5
         Neighbours of each row in the neighbourhood term (each epoch, each
         row is paired with one of them, drawn at random).

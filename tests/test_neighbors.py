@@ -214,13 +214,11 @@ def test_projection_is_a_function_of_the_data_alone():
         (AAEClustering(n_clusters=3, **TINY), False, skaae._neighbors.SEARCH_COMPONENTS),
         (AAEClassifier(**TINY), True, skaae._neighbors.SEARCH_COMPONENTS),
         (AAEEmbedding(**TINY), True, skaae._neighbors.SEARCH_COMPONENTS),
-        (AAEEmbedding(n_clusters=3, **TINY), False, None),
+        (AAEEmbedding(n_clusters=3, **TINY), False, skaae._neighbors.SEARCH_COMPONENTS),
     ],
     ids=["map", "clustering", "classifier", "embedding-labelled", "embedding"],
 )
-def test_only_an_unsupervised_embedding_searches_in_all_features(
-    monkeypatch, estimator, labelled, components
-):
+def test_every_model_searches_in_principal_components(monkeypatch, estimator, labelled, components):
     calls = []
 
     def search(X, n_neighbors, generator=None, n_components=None):
