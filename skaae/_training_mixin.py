@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ._batching import make_batch_source
 from ._labels import check_labels
-from ._neighbors import SEARCH_COMPONENTS
+from ._neighbors import search_components
 from .priors import resolve_prior
 from .training import AdversarialTrainer, LatentPart, has_native_bfloat16
 
@@ -274,7 +274,10 @@ class TrainingMixin:
         batch_size = self._batch_size(self._train_source.n_samples)
         n_neighbors = self.n_neighbors if self._neighbor_weight() > 0 else 0
         batches = self._train_source.batches(
-            batch_size, self._shuffle_generator, n_neighbors, SEARCH_COMPONENTS
+            batch_size,
+            self._shuffle_generator,
+            n_neighbors,
+            search_components(self.n_features_in_),
         )
         if self._labelled_source is None:
             return self._trainer.run_epoch(batches)

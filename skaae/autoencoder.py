@@ -160,8 +160,8 @@ class AdversarialAutoencoder(
         and, beyond, within random groups of at most that many. Up to there
         the search grows with the square of the rows: 5 s for 20,000 MNIST
         images, 58 s for 60,000, on 2 cores (the 20-epoch fit of all 60,000
-        took 156 s against 46 s without the term). Dense data of more than
-        50 features is searched in its top 50 principal components instead
+        took 156 s against 46 s without the term). Dense data of 100 features
+        or more is searched in its top 50 principal components instead
         (1 s and 16 s there), which also gave the better map (MNIST 10k,
         2-D, 75 epochs: 5-NN 0.804 / 0.806 for seeds 0 / 1 against 0.795 /
         0.769 in pixels; see :mod:`skaae._neighbors`).

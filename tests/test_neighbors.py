@@ -218,7 +218,10 @@ def test_projection_is_a_function_of_the_data_alone():
     ],
     ids=["map", "clustering", "classifier", "embedding-labelled", "embedding"],
 )
-def test_every_model_searches_in_principal_components(monkeypatch, estimator, labelled, components):
+@pytest.mark.parametrize("n_features", [60, 120])
+def test_every_model_searches_wide_data_in_principal_components(
+    monkeypatch, estimator, labelled, components, n_features
+):
     calls = []
 
     def search(X, n_neighbors, generator=None, n_components=None):
@@ -226,12 +229,13 @@ def test_every_model_searches_in_principal_components(monkeypatch, estimator, la
         return nearest_neighbors(X, n_neighbors, generator, n_components)
 
     monkeypatch.setattr(skaae._batching, "nearest_neighbors", search)
-    X = _data(64, 60, seed=9)
+    X = _data(64, n_features, seed=9)
     if labelled:
         estimator.fit(X, np.where(np.arange(64) % 4 == 0, np.arange(64) % 3, -1))
     else:
         estimator.fit(X)
-    assert calls == [components]  # searched once per fit
+    # Searched once per fit; data narrower than twice the components in all its features.
+    assert calls == [components if n_features >= 2 * components else None]
 
 
 # ------------------------------------------------------------------ BatchSource
@@ -653,10 +657,9 @@ def test_clustering_with_the_term_recovers_blobs():
 def test_map_with_the_term_keeps_the_digits_apart(digits):
     # 5-NN accuracy of 450 held-out digits' 2-D codes, from a small AAE fitted
     # on 400 digits for 20 epochs, with the term ("auto", the default) and
-    # without (0). Measured over 24 seeds (neighbours searched in 50 principal
-    # components): 0.10 higher with the term on average, higher for 22 seeds,
-    # equal for one and 0.031 lower for one (seed 2). Seeds 0-2 here: +0.10,
-    # +0.11, -0.03. (Searched in the 64 pixels: +0.016 to +0.20 over the 24.)
+    # without (0). Measured over 24 seeds: 0.46 on average without, 0.56 with;
+    # higher with the term for every seed, by 0.016 to 0.20 (0.10 on average).
+    # Seeds 0-2 here: +0.11, +0.12, +0.02.
     X_train, X_test, y_train, y_test = digits
     X_train, y_train = X_train[:400], y_train[:400]
 
@@ -677,7 +680,7 @@ def test_map_with_the_term_keeps_the_digits_apart(digits):
     seeds = (0, 1, 2)
     gains = [accuracy("auto", seed) - accuracy(0, seed) for seed in seeds]
     assert np.mean(gains) > 0.03
-    assert min(gains) > -0.05
+    assert min(gains) > -0.02
 
 
 class _LinearLogits(torch.nn.Module):
