@@ -18,7 +18,9 @@ unless said. Measured, each a median of ``--repeats`` runs after a warm-up:
   time from ``history_``, one warm-start epoch at a time) in float32 and
   bfloat16, measured in turns so that both see the same
   machine; roofline efficiency = step FLOPs (counted from the layer sizes by
-  ``reference_aae.step_flops``) per second / the float32 2048^3 throughput;
+  ``reference_aae.step_flops``) per second / the 2048^3 throughput of the
+  same dtype, probed right before each timed run (a shared machine's
+  throughput drifts within a minute), median over the runs;
 - the same with 1 and 2 torch threads (the thread policy);
 - ``transform`` of the 10,000 test images and ``inverse_transform`` of their
   codes;
@@ -95,25 +97,37 @@ def median_time(function, repeats, warmup=1):
 
 
 # ------------------------------------------------------------------ matmul
+MATMUL_SHAPES = [(100, 1000, 1000), (1000, 1000, 1000), (2048, 2048, 2048)]
+PEAK_SHAPE = (2048, 2048, 2048)
+
+
+def matmul_gflops(shape, dtype, repeats, seconds_per_timing=0.1):
+    """Median GFLOP/s of ``torch.mm`` at ``shape`` (m, k, n) in ``dtype``."""
+    m, k, n = shape
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(m, k, generator=generator).to(dtype)
+    b = torch.randn(k, n, generator=generator).to(dtype)
+    flops = 2 * m * k * n
+    # About seconds_per_timing per timing at a float32 peak of 200 GFLOP/s.
+    inner = max(1, int(seconds_per_timing * 2e11 // flops))
+
+    def run():
+        for _ in range(inner):
+            torch.mm(a, b)
+
+    return flops / (median_time(run, repeats, warmup=2) / inner) / 1e9
+
+
 def matmul_rows(repeats, precisions):
-    shapes = [(100, 1000, 1000), (1000, 1000, 1000), (2048, 2048, 2048)]
-    rows = []
-    for name in precisions:
-        dtype = DTYPES[name]
-        generator = torch.Generator().manual_seed(0)
-        for m, k, n in shapes:
-            a = torch.randn(m, k, generator=generator).to(dtype)
-            b = torch.randn(k, n, generator=generator).to(dtype)
-            flops = 2 * m * k * n
-            inner = max(1, int(2e10 // flops))  # about 0.1 s per timing at the float32 peak
-
-            def run(a=a, b=b, inner=inner):
-                for _ in range(inner):
-                    torch.mm(a, b)
-
-            seconds = median_time(run, repeats, warmup=2) / inner
-            rows.append({"dtype": name, "shape": f"{m}x{k}x{n}", "gflops": flops / seconds / 1e9})
-    return rows
+    return [
+        {
+            "dtype": name,
+            "shape": "x".join(map(str, shape)),
+            "gflops": matmul_gflops(shape, DTYPES[name], repeats),
+        }
+        for name in precisions
+        for shape in MATMUL_SHAPES
+    ]
 
 
 def peak(matmul, dtype, shape="2048x2048x2048"):
@@ -162,13 +176,25 @@ def training_rows(X, batch_sizes, repeats, steps, precisions):
         for precision in precisions:
             runs[f"skaae {precision}"] = skaae_run(subset, batch_size, precision)
         times = {name: [] for name in runs}
+        peaks = {name: [] for name in runs}
         for _ in range(repeats):
             for name, run in runs.items():
+                # The peak of the moment, right before the run: on a shared
+                # machine the matmul throughput drifts by tens of percent
+                # within a minute, so a peak from another section would
+                # misstate the run's efficiency either way.
+                dtype = DTYPES[name.split()[1]]
+                peaks[name].append(matmul_gflops(PEAK_SHAPE, dtype, repeats=3))
                 start = time.perf_counter()
                 epoch_time = run()
                 times[name].append(epoch_time or time.perf_counter() - start)
         for name, values in times.items():
             loop, precision = name.split()
+            mflops = step_flops(loop=loop) / 1e6
+            rooflines = [
+                len(subset) / seconds * mflops / 1e3 / peak_gflops
+                for seconds, peak_gflops in zip(values, peaks[name], strict=True)
+            ]
             rows.append(
                 {
                     "batch_size": batch_size,
@@ -177,7 +203,10 @@ def training_rows(X, batch_sizes, repeats, steps, precisions):
                     "threads": torch.get_num_threads(),
                     "samples_per_s": len(subset) / statistics.median(values),
                     "samples_per_s_all": [len(subset) / t for t in values],
-                    "step_mflops_per_sample": step_flops(loop=loop) / 1e6,
+                    "peak_gflops_all": peaks[name],
+                    "roofline": statistics.median(rooflines),
+                    "roofline_all": rooflines,
+                    "step_mflops_per_sample": mflops,
                     "phase_mflops_per_sample": {
                         phase: flops / 1e6 for phase, flops in phase_flops(loop=loop).items()
                     },
@@ -356,7 +385,14 @@ def summary_rows(results):
     for batch_size, bar in zip(results["batch_sizes"], (">= 0.70", ">= 0.85"), strict=False):
         row = training[batch_size, "skaae", "float32"]
         gflops = row["samples_per_s"] * row["step_mflops_per_sample"] / 1e3
-        rows.append((f"float32 roofline efficiency, batch {batch_size}", gflops / peak32, bar))
+        rows.append((f"float32 roofline efficiency, batch {batch_size}", row["roofline"], bar))
+        rows.append(
+            (
+                f"float32 step GFLOP/s / the matmul section's 2048^3 GFLOP/s, batch {batch_size}",
+                gflops / peak32,
+                "(reported)",
+            )
+        )
         matched = peak(results["matmul"], "float32", f"{batch_size}x1000x1000")
         rows.append(
             (
@@ -406,21 +442,26 @@ def markdown(results):
     peaks = {dtype: peak(results["matmul"], dtype) for dtype in results["precisions"]}
     lines += [
         "",
-        "Training throughput, paper networks on MNIST (median samples/s; roofline = step "
-        "FLOPs/s over the 2048^3 matmul throughput of the same dtype):",
+        "Training throughput, paper networks on MNIST (median samples/s). Roofline: each "
+        "run's step FLOPs/s over the 2048^3 matmul throughput of the same dtype measured "
+        "right before that run, median over the runs; the next columns divide the median "
+        "GFLOP/s by the matmul section's 2048^3 and batch x 1000 x 1000 throughputs instead:",
         "",
         "| batch | loop | precision | samples/s (median) | runs | MFLOP/sample | GFLOP/s "
-        "| roofline | vs batch x 1000 x 1000 matmul |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| 2048^3 before each run | roofline | vs matmul section 2048^3 "
+        "| vs batch x 1000 x 1000 matmul |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["training"]:
         gflops = r["samples_per_s"] * r["step_mflops_per_sample"] / 1e3
         matched = peak(results["matmul"], r["precision"], f"{r['batch_size']}x1000x1000")
         runs = ", ".join(f"{v:.0f}" for v in r["samples_per_s_all"])
+        probes = ", ".join(f"{v:.0f}" for v in r["peak_gflops_all"])
         lines.append(
             f"| {r['batch_size']} | {r['loop']} | {r['precision']} | {r['samples_per_s']:.0f} | "
-            f"{runs} | {r['step_mflops_per_sample']:.1f} | {gflops:.0f} | "
-            f"{gflops / peaks[r['precision']]:.0%} | {gflops / matched:.0%} |"
+            f"{runs} | {r['step_mflops_per_sample']:.1f} | {gflops:.0f} | {probes} | "
+            f"{r['roofline']:.0%} | {gflops / peaks[r['precision']]:.0%} | "
+            f"{gflops / matched:.0%} |"
         )
     if results.get("threads"):
         lines += ["", "skaae samples/s by torch thread count:", ""]
