@@ -49,17 +49,17 @@ figure::
 """
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _common import (
+    add_mnist_path_argument,
+    add_output_dir_argument,
+    load_mnist,
+    output_dir,
+    save_figure,
+)
 from matplotlib import patheffects
 from matplotlib.lines import Line2D
 from sklearn.neighbors import KNeighborsClassifier
@@ -67,29 +67,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from skaae import AAEEmbedding
 from skaae.metrics import cluster_accuracy, cluster_label_mapping
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_MNIST = HERE.parent.parent / "shared" / "data" / "mnist.npz"
-DEFAULT_OUTPUT = HERE / "figures"
 N_TRAIN = 10_000
 MAX_ITER = 100
-# PNGs without a matplotlib version stamp, so reruns give identical files.
-PNG_METADATA = {"Software": None}
-
-
-def load_mnist(path):
-    """Return ``X_train, X_test, y_train, y_test``: the first 10,000 training images, all test."""
-    path = Path(path)
-    if not path.is_file():
-        sys.exit(
-            f"MNIST not found at {path}. Pass --mnist-path PATH or set SKAAE_MNIST to the "
-            "mnist.npz file (see ../shared/data/README.md)."
-        )
-    with np.load(path) as data:
-        X_train = data["X_train"][:N_TRAIN].astype(np.float32) / 255.0
-        y_train = data["y_train"][:N_TRAIN]
-        X_test = data["X_test"].astype(np.float32) / 255.0
-        y_test = data["y_test"]
-    return X_train, X_test, y_train, y_test
 
 
 def keep_labels(y, n_labels, random_state=0):
@@ -140,8 +119,7 @@ def plot_embedding(E, y, heads, head_digits, title, path):
     labels = [*map(str, np.unique(y)), "cluster\nhead"]
     fig.legend(handles, labels, loc="outside right center", title="digit", frameon=False)
     ax.set_title(title)
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv=None):
@@ -149,12 +127,7 @@ def parse_args(argv=None):
         description="Fit a 2-D cluster-head embedding (AAEEmbedding) on 10,000 MNIST images "
         "and plot the embedding of the test set.",
     )
-    parser.add_argument(
-        "--mnist-path",
-        default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)),
-        help="path of mnist.npz (default: $SKAAE_MNIST, else ../shared/data/mnist.npz "
-        "next to the repository)",
-    )
+    add_mnist_path_argument(parser)
     parser.add_argument(
         "--labels",
         type=int,
@@ -167,17 +140,13 @@ def parse_args(argv=None):
         default=MAX_ITER,
         help=f"epochs (default: {MAX_ITER}; set it low for a quick smoke run)",
     )
-    parser.add_argument(
-        "--output-dir",
-        default=str(DEFAULT_OUTPUT),
-        help="where to write the PNG (default: examples/figures/)",
-    )
+    add_output_dir_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    X_train, X_test, y_train, y_test = load_mnist(args.mnist_path)
+    X_train, X_test, y_train, y_test = load_mnist(args.mnist_path, N_TRAIN)
     y_fit = keep_labels(y_train, args.labels) if args.labels else None
     labelled = "no labels" if y_fit is None else f"{np.sum(y_fit != -1)} labels"
     print(f"MNIST: {len(X_train)} training images ({labelled}) and {len(X_test)} test images")
@@ -205,15 +174,14 @@ def main(argv=None):
     print(f"5-NN accuracy of the test embedding: {accuracy:.3f}")
     print(f"cluster accuracy of predict on the test images: {accuracy_clusters:.3f}")
 
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    figures = output_dir(args)
     name = "cluster_heads.png" if y_fit is None else f"cluster_heads_{args.labels}_labels.png"
     title = (
         f"AAEEmbedding on 10,000 MNIST images ({labelled}), {len(heads)} cluster heads\n"
         f"test set: 5-NN accuracy {accuracy:.3f}, cluster accuracy {accuracy_clusters:.3f}"
     )
-    plot_embedding(E_test, y_test, heads, head_digits, title, output_dir / name)
-    print(f"wrote {output_dir / name}")
+    plot_embedding(E_test, y_test, heads, head_digits, title, figures / name)
+    print(f"wrote {figures / name}")
 
 
 if __name__ == "__main__":

@@ -57,57 +57,31 @@ figures::
 """
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _common import (
+    DATA_NAMES,
+    IMAGE_SIDES,
+    add_data_arguments,
+    add_output_dir_argument,
+    load_data,
+    mosaic,
+    output_dir,
+    save_figure,
+)
 from matplotlib import patheffects
-from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from skaae import AdversarialAutoencoder
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_MNIST = HERE.parent.parent / "shared" / "data" / "mnist.npz"
-DEFAULT_OUTPUT = HERE / "figures"
 # Epochs on MNIST unless --max-iter says otherwise (digits use the estimator's default).
 MNIST_MAX_ITER = 10
 # A stronger adversary than the estimator's default (0.01), which leaves most classes off
 # their components; see the module docstring.
 ADVERSARIAL_WEIGHT = 1.0
-DATA_NAMES = {"digits": "digits", "mnist": "MNIST"}
-# PNGs without a matplotlib version stamp, so reruns give identical files.
-PNG_METADATA = {"Software": None}
-
-
-def load_data(name, mnist_path, n_train):
-    """Return ``X_train, X_test, y_train, y_test, image_side`` scaled to [0, 1]."""
-    if name == "digits":
-        X, y = load_digits(return_X_y=True)
-        X_train, X_test, y_train, y_test = train_test_split(
-            X / 16.0, y, test_size=0.25, stratify=y, random_state=0
-        )
-        return X_train, X_test, y_train, y_test, 8
-    path = Path(mnist_path)
-    if not path.is_file():
-        sys.exit(
-            f"MNIST not found at {path}. Pass --mnist-path PATH or set SKAAE_MNIST to the "
-            "mnist.npz file (see ../shared/data/README.md), or use --data digits."
-        )
-    with np.load(path) as data:
-        X_train = data["X_train"][:n_train].astype(np.float32) / 255.0
-        y_train = data["y_train"][:n_train]
-        X_test = data["X_test"].astype(np.float32) / 255.0
-        y_test = data["y_test"]
-    return X_train, X_test, y_train, y_test, 28
 
 
 def hide_labels(y, fraction, random_state=0):
@@ -118,19 +92,6 @@ def hide_labels(y, fraction, random_state=0):
     y_partial = np.full_like(y, -1)
     y_partial[labelled] = y[labelled]
     return y_partial
-
-
-def mosaic(images, side, n_cols, pad=1):
-    """Tile flattened square images into one 2-D array with ``pad`` blank pixels between."""
-    n_rows = -(-len(images) // n_cols)
-    step = side + pad
-    canvas = np.zeros((n_rows * step - pad, n_cols * step - pad))
-    for i, image in enumerate(images):
-        row, col = divmod(i, n_cols)
-        canvas[row * step : row * step + side, col * step : col * step + side] = image.reshape(
-            side, side
-        )
-    return canvas
 
 
 def draw_by_component(prior, n_samples, random_state=0):
@@ -187,8 +148,7 @@ def plot_latent_space(Z, y, prior_draws, components, aae, title, path):
         frameon=False,
     )
     fig.suptitle(title)
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_class_samples(aae, side, path, n_per_class=10):
@@ -201,8 +161,7 @@ def plot_class_samples(aae, side, path, n_per_class=10):
     ax.set_xticks([])
     ax.set_ylabel("y = k")
     ax.set_title(f"aae.sample({n_per_class}, y=k): draws from component k, decoded")
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv=None):
@@ -210,21 +169,7 @@ def parse_args(argv=None):
         description="Fit a label-regularised adversarial autoencoder (2-D mixture prior, 10 %% "
         "of the labels) and plot its latent space and class-conditional samples.",
     )
-    parser.add_argument(
-        "--data", choices=("digits", "mnist"), default="digits", help="data set (default: digits)"
-    )
-    parser.add_argument(
-        "--mnist-path",
-        default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)),
-        help="path of mnist.npz (default: $SKAAE_MNIST, else ../shared/data/mnist.npz "
-        "next to the repository)",
-    )
-    parser.add_argument(
-        "--n-train",
-        type=int,
-        default=10_000,
-        help="MNIST training images to fit on, from the first (default: 10000)",
-    )
+    add_data_arguments(parser)
     parser.add_argument(
         "--label-fraction",
         type=float,
@@ -245,17 +190,14 @@ def parse_args(argv=None):
         help=f"epochs (default: the estimator's default on digits, {MNIST_MAX_ITER} on MNIST; "
         "set it low for a quick smoke run)",
     )
-    parser.add_argument(
-        "--output-dir",
-        default=str(DEFAULT_OUTPUT),
-        help="where to write the PNGs (default: examples/figures/)",
-    )
+    add_output_dir_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    X_train, X_test, y_train, y_test, side = load_data(args.data, args.mnist_path, args.n_train)
+    X_train, X_test, y_train, y_test = load_data(args.data, args.mnist_path, args.n_train)
+    side = IMAGE_SIDES[args.data]
     y_partial = hide_labels(y_train, args.label_fraction)
     n_labelled = int(np.sum(y_partial != -1))
     print(
@@ -289,16 +231,15 @@ def main(argv=None):
     print(f"5-NN accuracy of the test codes: {accuracy:.3f}")
     print(f"test codes nearest their class's component mean: {on_own_component:.3f}")
 
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    figures = output_dir(args)
     percent = f"{100 * n_labelled / len(y_train):.0f} %"
     title = (
         f"Label-regularised AAE on {DATA_NAMES[args.data]} ({percent} of the labels), 2-D "
         f"mixture prior\n5-NN accuracy {accuracy:.3f}; test codes nearest their class's "
         f"component: {on_own_component:.3f}"
     )
-    latent_path = output_dir / "label_regularised.png"
-    samples_path = output_dir / "label_regularised_samples.png"
+    latent_path = figures / "label_regularised.png"
+    samples_path = figures / "label_regularised_samples.png"
     plot_latent_space(Z_test, y_test, prior_draws, components, aae, title, latent_path)
     plot_class_samples(aae, side, samples_path)
     print(f"wrote {latent_path} and {samples_path}")

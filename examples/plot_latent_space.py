@@ -50,69 +50,29 @@ figures::
 """
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+from _common import (
+    DATA_NAMES,
+    IMAGE_SIDES,
+    add_data_arguments,
+    add_output_dir_argument,
+    load_data,
+    mosaic,
+    output_dir,
+    save_figure,
+)
 from sklearn.neighbors import KNeighborsClassifier
 
 from skaae import AdversarialAutoencoder
 from skaae.metrics import energy_distance, nearest_neighbor_two_sample
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_MNIST = HERE.parent.parent / "shared" / "data" / "mnist.npz"
-DEFAULT_OUTPUT = HERE / "figures"
 # Epochs on MNIST unless --max-iter says otherwise (digits use the estimator's default).
 MNIST_MAX_ITER = 10
 # Codes compared with prior draws by the energy distance (its cost is quadratic).
 MAX_ENERGY_SAMPLES = 2000
-DATA_NAMES = {"digits": "digits", "mnist": "MNIST"}
-# PNGs without a matplotlib version stamp, so reruns give identical files.
-PNG_METADATA = {"Software": None}
-
-
-def load_data(name, mnist_path, n_train):
-    """Return ``X_train, X_test, y_train, y_test, image_side`` scaled to [0, 1]."""
-    if name == "digits":
-        X, y = load_digits(return_X_y=True)
-        X_train, X_test, y_train, y_test = train_test_split(
-            X / 16.0, y, test_size=0.25, stratify=y, random_state=0
-        )
-        return X_train, X_test, y_train, y_test, 8
-    path = Path(mnist_path)
-    if not path.is_file():
-        sys.exit(
-            f"MNIST not found at {path}. Pass --mnist-path PATH or set SKAAE_MNIST to the "
-            "mnist.npz file (see ../shared/data/README.md), or use --data digits."
-        )
-    with np.load(path) as data:
-        X_train = data["X_train"][:n_train].astype(np.float32) / 255.0
-        y_train = data["y_train"][:n_train]
-        X_test = data["X_test"].astype(np.float32) / 255.0
-        y_test = data["y_test"]
-    return X_train, X_test, y_train, y_test, 28
-
-
-def mosaic(images, side, n_cols, pad=1):
-    """Tile flattened square images into one 2-D array with ``pad`` blank pixels between."""
-    n_rows = -(-len(images) // n_cols)
-    step = side + pad
-    canvas = np.zeros((n_rows * step - pad, n_cols * step - pad))
-    for i, image in enumerate(images):
-        row, col = divmod(i, n_cols)
-        canvas[row * step : row * step + side, col * step : col * step + side] = image.reshape(
-            side, side
-        )
-    return canvas
 
 
 def plot_latent_space(Z, y, prior_draws, title, path):
@@ -148,8 +108,7 @@ def plot_latent_space(Z, y, prior_draws, title, path):
         frameon=False,
     )
     fig.suptitle(title)
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_samples(aae, side, prior_draws, path, n_grid=15):
@@ -177,8 +136,7 @@ def plot_samples(aae, side, prior_draws, path, n_grid=15):
     ax_walk.set_xlabel("$z_1$")
     ax_walk.set_ylabel("$z_2$")
     ax_samples.set_axis_off()
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv=None):
@@ -186,21 +144,7 @@ def parse_args(argv=None):
         description="Fit an adversarial autoencoder with a 2-D mixture prior and plot its "
         "latent space and samples.",
     )
-    parser.add_argument(
-        "--data", choices=("digits", "mnist"), default="digits", help="data set (default: digits)"
-    )
-    parser.add_argument(
-        "--mnist-path",
-        default=os.environ.get("SKAAE_MNIST", str(DEFAULT_MNIST)),
-        help="path of mnist.npz (default: $SKAAE_MNIST, else ../shared/data/mnist.npz "
-        "next to the repository)",
-    )
-    parser.add_argument(
-        "--n-train",
-        type=int,
-        default=10_000,
-        help="MNIST training images to fit on, from the first (default: 10000)",
-    )
+    add_data_arguments(parser)
     parser.add_argument(
         "--max-iter",
         type=int,
@@ -208,17 +152,14 @@ def parse_args(argv=None):
         help=f"epochs (default: the estimator's default on digits, {MNIST_MAX_ITER} on MNIST; "
         "set it low for a quick smoke run)",
     )
-    parser.add_argument(
-        "--output-dir",
-        default=str(DEFAULT_OUTPUT),
-        help="where to write the PNGs (default: examples/figures/)",
-    )
+    add_output_dir_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    X_train, X_test, y_train, y_test, side = load_data(args.data, args.mnist_path, args.n_train)
+    X_train, X_test, y_train, y_test = load_data(args.data, args.mnist_path, args.n_train)
+    side = IMAGE_SIDES[args.data]
     print(f"{args.data}: {X_train.shape[0]} training and {X_test.shape[0]} test images")
 
     aae = AdversarialAutoencoder(n_components=2, prior="mixture", random_state=0)
@@ -244,16 +185,15 @@ def main(argv=None):
     print(f"energy distance, test codes vs. prior draws (prior std units): {distance:.4f}")
     print(f"1-NN two-sample accuracy, test codes vs. prior draws (0.5 = match): {nearest:.3f}")
 
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    figures = output_dir(args)
     title = (
         f"Adversarial autoencoder on {DATA_NAMES[args.data]}, 2-D mixture prior: 5-NN accuracy "
         f"{accuracy:.3f}\nprior match of the codes: energy distance {distance:.3f}, "
         f"1-NN two-sample accuracy {nearest:.2f} (0.5 = perfect)"
     )
-    plot_latent_space(Z_test, y_test, prior_draws, title, output_dir / "latent_space.png")
-    plot_samples(aae, side, prior_draws, output_dir / "samples.png")
-    print(f"wrote {output_dir / 'latent_space.png'} and {output_dir / 'samples.png'}")
+    plot_latent_space(Z_test, y_test, prior_draws, title, figures / "latent_space.png")
+    plot_samples(aae, side, prior_draws, figures / "samples.png")
+    print(f"wrote {figures / 'latent_space.png'} and {figures / 'samples.png'}")
 
 
 if __name__ == "__main__":

@@ -42,46 +42,24 @@ figure::
 
 import argparse
 import time
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.datasets import load_digits
+from _common import (
+    IMAGE_SIDES,
+    add_output_dir_argument,
+    load_digits_split,
+    mosaic,
+    output_dir,
+    save_figure,
+)
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 
 from skaae import AdversarialAutoencoder
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_OUTPUT = HERE / "figures"
-SIDE = 8  # digits are 8x8 images
+SIDE = IMAGE_SIDES["digits"]
 # Samples per class scored by the logistic regression.
 N_SCORED = 1000
-# PNGs without a matplotlib version stamp, so reruns give identical files.
-PNG_METADATA = {"Software": None}
-
-
-def load_data():
-    """Return ``X_train, X_test, y_train, y_test``: digits scaled to [0, 1], split 75/25."""
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.25, stratify=y, random_state=0)
-
-
-def mosaic(images, side, n_cols, pad=1):
-    """Tile flattened square images into one 2-D array with ``pad`` blank pixels between."""
-    n_rows = -(-len(images) // n_cols)
-    step = side + pad
-    canvas = np.zeros((n_rows * step - pad, n_cols * step - pad))
-    for i, image in enumerate(images):
-        row, col = divmod(i, n_cols)
-        canvas[row * step : row * step + side, col * step : col * step + side] = image.reshape(
-            side, side
-        )
-    return canvas
 
 
 def render_styles(aae, Z):
@@ -131,8 +109,7 @@ def plot_grids(aae, X_sources, title, path):
         ax.tick_params(length=0)
         ax.xaxis.set_ticks_position("top")
     fig.suptitle(title)
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv=None):
@@ -152,17 +129,13 @@ def parse_args(argv=None):
         default=None,
         help="epochs (default: the estimator's default; set it low for a quick smoke run)",
     )
-    parser.add_argument(
-        "--output-dir",
-        default=str(DEFAULT_OUTPUT),
-        help="where to write the PNG (default: examples/figures/)",
-    )
+    add_output_dir_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    X_train, X_test, y_train, y_test = load_data()
+    X_train, X_test, y_train, y_test = load_digits_split()
     print(f"digits: {X_train.shape[0]} training and {X_test.shape[0]} test images")
 
     aae = AdversarialAutoencoder(n_components=args.n_components, conditional=True, random_state=0)
@@ -189,14 +162,13 @@ def main(argv=None):
     lowest = f"lowest: {fidelity.min():.3f}, class {worst}"
     print(f"mean over the classes: {fidelity.mean():.3f} ({lowest})")
 
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    figures = output_dir(args)
     title = (
         f"Conditional AAE on digits, {args.n_components}-D style code: of {N_SCORED} "
         f"sample(y=k) per class, {fidelity.mean():.1%} are classified as k\n(lowest: "
         f"{fidelity.min():.1%}, class {worst}) by a logistic regression fitted on the real images"
     )
-    path = output_dir / "style_content.png"
+    path = figures / "style_content.png"
     plot_grids(aae, X_test[:10], title, path)
     print(f"wrote {path}")
 
