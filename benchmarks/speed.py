@@ -288,30 +288,16 @@ def memory_rows(path):
 # ----------------------------------------------------------------- quality
 def quality_rows(mnist, epochs, precisions):
     X_train, y_train, X_test, y_test = mnist
-    X_train, y_train = X_train[:10000], y_train[:10000]
-    rows = []
-    for precision in precisions:
-        model = AdversarialAutoencoder(
-            batch_size=100, max_iter=epochs, precision=precision, **PAPER
+    split = X_train[:10000], y_train[:10000], X_test, y_test
+    rows = [
+        quality_row(
+            f"MNIST 10k, paper networks, {epochs} epochs",
+            AdversarialAutoencoder(batch_size=100, max_iter=epochs, precision=precision, **PAPER),
+            *split,
         )
-        start = time.perf_counter()
-        model.fit(X_train)
-        fit_time = time.perf_counter() - start
-        Z_test = model.transform(X_test)
-        energy, nearest = prior_distances(model, Z_test)
-        rows.append(
-            {
-                "data": f"MNIST 10k, paper networks, {epochs} epochs",
-                "precision": precision,
-                "knn": knn_accuracy(model.transform(X_train), y_train, Z_test, y_test),
-                "energy": energy,
-                "nearest": nearest,
-                "score": model.score(X_test),
-                "fit_time": fit_time,
-            }
-        )
-    rows += digits_quality_rows(precisions)
-    return rows
+        for precision in precisions
+    ]
+    return rows + digits_quality_rows(precisions)
 
 
 def digits_quality_rows(precisions):
@@ -322,28 +308,37 @@ def digits_quality_rows(precisions):
     X_train, X_test, y_train, y_test = train_test_split(
         X / 16.0, y, test_size=0.25, stratify=y, random_state=0
     )
-    rows = []
-    for precision in precisions:
-        model = AdversarialAutoencoder(
-            n_components=2, prior="mixture", random_state=0, device="cpu", precision=precision
+    return [
+        quality_row(
+            "digits, defaults (core.py)",
+            AdversarialAutoencoder(
+                n_components=2, prior="mixture", random_state=0, device="cpu", precision=precision
+            ),
+            X_train,
+            y_train,
+            X_test,
+            y_test,
         )
-        start = time.perf_counter()
-        model.fit(X_train)
-        fit_time = time.perf_counter() - start
-        Z_test = model.transform(X_test)
-        energy, nearest = prior_distances(model, Z_test)
-        rows.append(
-            {
-                "data": "digits, defaults (core.py)",
-                "precision": precision,
-                "knn": knn_accuracy(model.transform(X_train), y_train, Z_test, y_test),
-                "energy": energy,
-                "nearest": nearest,
-                "score": model.score(X_test),
-                "fit_time": fit_time,
-            }
-        )
-    return rows
+        for precision in precisions
+    ]
+
+
+def quality_row(data, model, X_train, y_train, X_test, y_test):
+    """Fit ``model`` and measure its test codes: 5-NN accuracy, prior match, score, fit time."""
+    start = time.perf_counter()
+    model.fit(X_train)
+    fit_time = time.perf_counter() - start
+    Z_test = model.transform(X_test)
+    energy, nearest = prior_distances(model, Z_test)
+    return {
+        "data": data,
+        "precision": model.precision,
+        "knn": knn_accuracy(model.transform(X_train), y_train, Z_test, y_test),
+        "energy": energy,
+        "nearest": nearest,
+        "score": model.score(X_test),
+        "fit_time": fit_time,
+    }
 
 
 # ---------------------------------------------------------------- reporting
