@@ -1,6 +1,7 @@
 """Measures of how well an adversarial autoencoder did its job.
 
-Prior match: :func:`energy_distance`, :func:`nearest_neighbor_two_sample`.
+Prior match: :func:`energy_distance`, :func:`nearest_neighbor_two_sample`
+(both at once: :func:`two_sample_statistics`).
 Sample quality (the paper's Sec. 3): :func:`parzen_log_likelihood`,
 :func:`select_parzen_bandwidth`, :func:`parzen_log_density`.
 Clustering (the paper's Sec. 6): :func:`cluster_accuracy`,
@@ -24,6 +25,7 @@ __all__ = [
     "parzen_log_density",
     "parzen_log_likelihood",
     "select_parzen_bandwidth",
+    "two_sample_statistics",
 ]
 
 
@@ -84,9 +86,51 @@ def nearest_neighbor_two_sample(X, Y, scale=1.0):
     """
     X, Y = _paired_samples(X, Y, scale)
     n = min(len(X), len(Y))
-    pooled = torch.cat([X[:n], Y[:n]])
-    labels = torch.arange(2 * n, device=pooled.device) >= n
-    distances = torch.cdist(pooled, pooled)
+    return _same_sample_nearest(_pooled_distances(X[:n], Y[:n]), n)
+
+
+def two_sample_statistics(X, Y, scale=1.0):
+    """:func:`energy_distance` and :func:`nearest_neighbor_two_sample` of X and Y at once.
+
+    Both come from one matrix of distances between the points of the pooled
+    samples, which costs about two thirds of the two calls (the trainer
+    measures the prior match this way after every epoch). The samples are
+    trimmed to the same size first, the energy distance's too.
+
+    Parameters
+    ----------
+    X, Y : array-like or torch.Tensor of shape (n_samples, n_features)
+        The two samples.
+    scale : float, default=1.0
+        Both samples are divided by ``scale`` first (see :func:`energy_distance`).
+
+    Returns
+    -------
+    energy : float
+        The energy distance of the trimmed samples, >= 0.
+    nearest : float
+        The 1-nearest-neighbour two-sample accuracy, 0.5 at a perfect match.
+    """
+    X, Y = _paired_samples(X, Y, scale)
+    n = min(len(X), len(Y))
+    distances = _pooled_distances(X[:n], Y[:n])
+    energy = 2.0 * distances[:n, n:].mean() - distances[:n, :n].mean() - distances[n:, n:].mean()
+    return float(energy), _same_sample_nearest(distances, n)
+
+
+def _pooled_distances(X, Y):
+    """Euclidean distances between all the points of ``X`` followed by ``Y``."""
+    pooled = torch.cat([X, Y])
+    return torch.cdist(pooled, pooled)
+
+
+def _same_sample_nearest(distances, n):
+    """Fraction of the pooled points whose nearest other point is of their own sample.
+
+    The first ``n`` rows of ``distances`` are one sample, the rest the other.
+    Fills the diagonal of ``distances``.
+    """
+    labels = torch.arange(len(distances), device=distances.device) >= n
     distances.fill_diagonal_(float("inf"))
     nearest = distances.argmin(dim=1)
     return float((labels[nearest] == labels).double().mean())

@@ -59,7 +59,7 @@ from ._neighborhood import (
     layout_loss,
     smoothness_loss,
 )
-from .metrics import energy_distance, nearest_neighbor_two_sample
+from .metrics import two_sample_statistics
 
 __all__ = ["AdversarialTrainer", "Batch", "LatentPart", "TrainingDivergedError"]
 
@@ -689,8 +689,9 @@ class AdversarialTrainer:
         for part in self.parts:
             z = codes[:, part.columns].float()
             real = part.prior.draw(len(z), self.monitor_generator, self.device)
-            energy += energy_distance(z, real, scale=part.prior.std_)
-            nearest += nearest_neighbor_two_sample(z, real) / len(self.parts)
+            part_energy, part_nearest = two_sample_statistics(z, real, scale=part.prior.std_)
+            energy += part_energy
+            nearest += part_nearest / len(self.parts)
         return energy, nearest
 
     @torch.inference_mode()

@@ -15,6 +15,7 @@ from skaae.metrics import (
     parzen_log_density,
     parzen_log_likelihood,
     select_parzen_bandwidth,
+    two_sample_statistics,
 )
 
 
@@ -51,6 +52,22 @@ def test_nearest_neighbor_uses_equal_sample_sizes_and_accepts_tensors():
 def test_nearest_neighbor_checks_shapes():
     with pytest.raises(ValueError, match="same number of columns"):
         nearest_neighbor_two_sample(np.zeros((5, 2)), np.zeros((5, 3)))
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, 3.0])
+def test_two_sample_statistics_are_the_two_functions_at_once(shift):
+    rng = np.random.RandomState(0)
+    X, Y = 2.0 * rng.randn(400, 3), 2.0 * rng.randn(300, 3) + shift
+    energy, nearest = two_sample_statistics(X, Y, scale=2.0)
+    # Trimmed to the same size, the energy distance too.
+    np.testing.assert_allclose(energy, energy_distance(X[:300], Y, scale=2.0), rtol=1e-10)
+    assert nearest == nearest_neighbor_two_sample(X, Y)
+    assert two_sample_statistics(torch.as_tensor(X), torch.as_tensor(Y), 2.0) == (energy, nearest)
+
+
+def test_two_sample_statistics_checks_shapes():
+    with pytest.raises(ValueError, match="same number of columns"):
+        two_sample_statistics(np.zeros((5, 2)), np.zeros((5, 3)))
 
 
 # --- Parzen-window log-likelihood ---------------------------------------------
