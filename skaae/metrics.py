@@ -111,11 +111,24 @@ def two_sample_statistics(X, Y, scale=1.0):
     nearest : float
         The 1-nearest-neighbour two-sample accuracy, 0.5 at a perfect match.
     """
-    X, Y = _paired_samples(X, Y, scale)
+    return _two_sample_statistics(X, Y, scale)
+
+
+def _two_sample_statistics(X, Y, scale, dtype=torch.float64):
+    """:func:`two_sample_statistics` with the distances computed in ``dtype``.
+
+    The trainer's per-epoch monitor uses float32, about twice as fast: its
+    energy distance then differs from float64's by about 1e-4 of its value,
+    far below the sampling noise of a thousand codes.
+    """
+    X, Y = _paired_samples(X, Y, scale, dtype)
     n = min(len(X), len(Y))
     distances = _pooled_distances(X[:n], Y[:n])
-    energy = 2.0 * distances[:n, n:].mean() - distances[:n, :n].mean() - distances[n:, n:].mean()
-    return float(energy), _same_sample_nearest(distances, n)
+    between, within_x, within_y = (
+        block.mean(dtype=torch.float64)
+        for block in (distances[:n, n:], distances[:n, :n], distances[n:, n:])
+    )
+    return float(2.0 * between - within_x - within_y), _same_sample_nearest(distances, n)
 
 
 def _pooled_distances(X, Y):
@@ -136,10 +149,10 @@ def _same_sample_nearest(distances, n):
     return float((labels[nearest] == labels).double().mean())
 
 
-def _paired_samples(X, Y, scale):
-    """Both samples as float64 tensors on X's device, divided by ``scale``; shapes checked."""
-    X = torch.as_tensor(X if torch.is_tensor(X) else np.asarray(X)).double() / scale
-    Y = torch.as_tensor(Y if torch.is_tensor(Y) else np.asarray(Y)).double().to(X.device) / scale
+def _paired_samples(X, Y, scale, dtype=torch.float64):
+    """Both samples as ``dtype`` tensors on X's device, divided by ``scale``; shapes checked."""
+    X = torch.as_tensor(X if torch.is_tensor(X) else np.asarray(X)).to(dtype) / scale
+    Y = torch.as_tensor(Y if torch.is_tensor(Y) else np.asarray(Y)).to(X.device, dtype) / scale
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(
             f"X and Y must be 2-D with the same number of columns, got {tuple(X.shape)} "

@@ -59,7 +59,7 @@ from ._neighborhood import (
     layout_loss,
     smoothness_loss,
 )
-from .metrics import two_sample_statistics
+from .metrics import _two_sample_statistics
 
 __all__ = ["AdversarialTrainer", "Batch", "LatentPart", "TrainingDivergedError"]
 
@@ -689,7 +689,9 @@ class AdversarialTrainer:
         for part in self.parts:
             z = codes[:, part.columns].float()
             real = part.prior.draw(len(z), self.monitor_generator, self.device)
-            part_energy, part_nearest = two_sample_statistics(z, real, scale=part.prior.std_)
+            part_energy, part_nearest = _two_sample_statistics(
+                z, real, part.prior.std_, dtype=torch.float32
+            )
             energy += part_energy
             nearest += part_nearest / len(self.parts)
         return energy, nearest
