@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import _float_dtype, _layer_sizes
 from ._labels import known_classes, label_indices, unlabelled_mask
-from ._neighbors import GROUP_ROWS, SEARCH_COMPONENTS, nearest_neighbors
+from ._neighbors import GROUP_ROWS, nearest_neighbors, search_components
 from ._spectral import SPECTRAL_START_EPOCHS, SPECTRAL_START_STEPS, spectral_clusters
 from .autoencoder import AdversarialAutoencoder
 from .nn import make_encoder, make_mlp
@@ -237,7 +237,10 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
             if rows is None:
                 return  # a memmap searched a window at a time
             neighbors = nearest_neighbors(
-                rows, self.n_neighbors, n_components=SEARCH_COMPONENTS, cosine=True
+                rows,
+                self.n_neighbors,
+                n_components=search_components(self.n_features_in_),
+                cosine=True,
             )
             clusters = spectral_clusters(neighbors, self.categorical_prior_.n_components_)
             if cache is not None and train is None:

@@ -40,9 +40,10 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     init : {"spectral", "random"}, default="spectral"
         How the clusters start. ``"spectral"``: from a spectral clustering
         of the graph that joins each training row to its ``n_neighbors``
-        nearest (by angle about the mean, in the rows' top 50 principal
-        components; sparse rows by their own angles; Ng, Jordan and Weiss,
-        2001): for the first 5 epochs (at least 300
+        nearest (by angle about the mean, searched as the neighbourhood
+        term searches them: in the top 50 principal components of data with
+        100 features or more; sparse rows by their own angles; Ng, Jordan
+        and Weiss, 2001): for the first 5 epochs (at least 300
         mini-batches) a cross-entropy phase trains q(y|x) towards those
         clusters, as labels would, and from then on the model refines them
         on its own (``history_`` has a ``supervised_loss`` for those

@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 import skaae._batching
+import skaae._categorical
 import skaae._neighbors
 from skaae import (
     AAEClassifier,
@@ -22,7 +23,7 @@ from skaae import (
     GaussianPrior,
 )
 from skaae._batching import BatchSource, make_batch_source
-from skaae._neighbors import nearest_neighbors, principal_components
+from skaae._neighbors import nearest_neighbors, principal_components, search_components
 from skaae.nn import make_encoder, make_mlp
 from skaae.training import AdversarialTrainer, Batch, LatentPart
 
@@ -236,6 +237,23 @@ def test_every_model_searches_wide_data_in_principal_components(
         estimator.fit(X)
     # Searched once per fit; data narrower than twice the components in all its features.
     assert calls == [components if n_features >= 2 * components else None]
+
+
+@pytest.mark.parametrize("n_features", [60, 120])
+def test_the_spectral_start_searches_as_the_training_does(monkeypatch, n_features):
+    calls = {"start": [], "training": []}
+
+    def recorded(name):
+        def search(X, n_neighbors, generator=None, n_components=None, **options):
+            calls[name].append(n_components)
+            return nearest_neighbors(X, n_neighbors, generator, n_components, **options)
+
+        return search
+
+    monkeypatch.setattr(skaae._categorical, "nearest_neighbors", recorded("start"))
+    monkeypatch.setattr(skaae._batching, "nearest_neighbors", recorded("training"))
+    AAEClustering(n_clusters=3, **TINY).fit(_data(64, n_features, seed=9))
+    assert calls["start"] == calls["training"] == [search_components(n_features)]
 
 
 # ------------------------------------------------------------------ BatchSource
