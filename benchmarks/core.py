@@ -40,17 +40,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from skaae import AdversarialAutoencoder
-from skaae.metrics import energy_distance, nearest_neighbor_two_sample
+from skaae.metrics import two_sample_statistics
 
 
 def prior_distances(aae, Z, n_max=3000):
     """Energy distance (prior-std units) and 1-NN two-sample accuracy of Z vs prior draws."""
     Z = Z[:n_max]
     draws = aae.prior_.sample(len(Z), random_state=1)
-    return (
-        energy_distance(Z, draws, scale=aae.prior_.std_),
-        nearest_neighbor_two_sample(Z, draws),
-    )
+    return two_sample_statistics(Z, draws, scale=aae.prior_.std_)
 
 
 def timed_fit(estimator, X):

@@ -18,7 +18,8 @@ handwritten digits, then draw two pictures.
     prior draws: the energy distance, in units of the prior's standard
     deviation (``skaae.metrics.energy_distance``; 0 is a perfect match), and
     the accuracy of a 1-nearest-neighbour two-sample test
-    (``skaae.metrics.nearest_neighbor_two_sample``; 0.5 is a perfect match).
+    (``skaae.metrics.nearest_neighbor_two_sample``; 0.5 is a perfect match),
+    both computed at once by ``skaae.metrics.two_sample_statistics``.
     In the default digits run the classes form separate groups, most of
     them on an arm of their own (the 1s, 5s and 8s nearer the centre), but the
     codes are more compact than the prior's arms: 5-NN accuracy 0.909,
@@ -67,7 +68,7 @@ from _common import (
 from sklearn.neighbors import KNeighborsClassifier
 
 from skaae import AdversarialAutoencoder
-from skaae.metrics import energy_distance, nearest_neighbor_two_sample
+from skaae.metrics import two_sample_statistics
 
 # Epochs on MNIST unless --max-iter says otherwise (digits use the estimator's default).
 MNIST_MAX_ITER = 10
@@ -175,8 +176,9 @@ def main(argv=None):
     accuracy = knn.score(Z_test, y_test)
     prior_draws = aae.prior_.sample(len(Z_test), random_state=0)
     n_energy = min(len(Z_test), MAX_ENERGY_SAMPLES)
-    distance = energy_distance(Z_test[:n_energy], prior_draws[:n_energy], scale=aae.prior_.std_)
-    nearest = nearest_neighbor_two_sample(Z_test[:n_energy], prior_draws[:n_energy])
+    distance, nearest = two_sample_statistics(
+        Z_test[:n_energy], prior_draws[:n_energy], scale=aae.prior_.std_
+    )
 
     print(f"fit: {aae.n_iter_} epoch(s) in {fit_time:.1f} s")
     print(f"reconstruction loss ({aae.reconstruction_loss_}), test: {-aae.score(X_test):.4f}")
