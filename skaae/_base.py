@@ -88,6 +88,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         "max_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "on_divergence": [StrOptions({"raise", "rollback"})],
         "precision": [StrOptions(set(PRECISIONS))],
+        "average_weights": ["boolean"],
         # Each item follows the protocol of skaae.callbacks; checked in _validate_params.
         "callbacks": [list, tuple, None],
     }
@@ -267,7 +268,7 @@ class BaseAdversarialEstimator(BaseEstimator):
                     raise
                 self._stop_at(progress["last"], "diverged", error)
             if progress["best"] is not None:
-                self._load_weights(progress["best"])
+                self._restore_model(progress["best"])
             _notify(callbacks, "on_fit_end", self)
         except TrainingDivergedError as error:
             self._abandon_fit(start, resume)
@@ -296,7 +297,7 @@ class BaseAdversarialEstimator(BaseEstimator):
             if early_stopping:
                 if record["validation_loss"] < best_loss - self.tol:
                     best_loss, stall = record["validation_loss"], 0
-                    progress["best"] = progress["last"]["weights"]
+                    progress["best"] = progress["last"]
                 else:
                     stall += 1
                 stop = stall >= self.n_iter_no_change
@@ -343,12 +344,16 @@ class BaseAdversarialEstimator(BaseEstimator):
         }
 
     def _restore(self, snapshot):
+        self._restore_model(snapshot)
+        self.n_iter_ = snapshot["n_iter"]
+        del self.history_[snapshot["n_records"] :]
+
+    def _restore_model(self, snapshot):
+        """The weights and the trainer's state of ``snapshot``; the progress stays."""
         self._load_weights(snapshot["weights"])
         if snapshot["trainer"] is not None:
             # A copy: the optimisers take over the tensors they are given.
             self._trainer.load_state_dict(copy.deepcopy(snapshot["trainer"]))
-        self.n_iter_ = snapshot["n_iter"]
-        del self.history_[snapshot["n_records"] :]
 
     def _weights(self):
         """A copy of every network's weights."""

@@ -116,6 +116,7 @@ class TrainingMixin:
                 self.discriminator_noise,
                 self.max_grad_norm,
                 self._neighbor_weight(),
+                self.average_weights,
             )
         # Independent streams for training noise, the monitor and the shuffle.
         streams = np.random.SeedSequence([seed, self.n_iter_]).generate_state(3)
@@ -240,6 +241,7 @@ class TrainingMixin:
             generator=torch.Generator(device),
             representation=self._representation(),
             precision=self.precision,
+            average_weights=self.average_weights,
             **options,
         )
 

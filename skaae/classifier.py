@@ -91,6 +91,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         on_divergence="raise",
         callbacks=None,
         precision="float32",
+        average_weights=True,
     ):
         self.n_components = n_components
         self.supervised_weight = supervised_weight
@@ -120,6 +121,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         self.on_divergence = on_divergence
         self.callbacks = callbacks
         self.precision = precision
+        self.average_weights = average_weights
 
     def _auto_neighbor_weight(self):
         """1: with labels, a lighter term than the clustering's (measured, see the docs)."""

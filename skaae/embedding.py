@@ -148,6 +148,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         on_divergence="raise",
         callbacks=None,
         precision="float32",
+        average_weights=True,
     ):
         self.n_components = n_components
         self.n_clusters = n_clusters
@@ -180,6 +181,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         self.on_divergence = on_divergence
         self.callbacks = callbacks
         self.precision = precision
+        self.average_weights = average_weights
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -52,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._averaging import WeightAverage
 from ._neighborhood import (
     MAP_TERM_SCALE,
     SMOOTHNESS_WEIGHT,
@@ -170,6 +171,12 @@ class AdversarialTrainer:
     neighbor_map : bool, default=True
         Whether the continuous parts of the code form a map for the
         neighbourhood term (see :meth:`map_codes`).
+    average_weights : bool, default=False
+        Whether the encoder, the decoder and the representation hold an
+        exponential moving average of their weights between epochs (see
+        :mod:`skaae._averaging`); during :meth:`run_epoch` they hold the
+        live weights that the optimiser moves. May be changed by
+        :meth:`configure`.
     """
 
     def __init__(
@@ -190,6 +197,7 @@ class AdversarialTrainer:
         precision="float32",
         neighbor_weight=0.0,
         neighbor_map=True,
+        average_weights=False,
     ):
         self.encoder = encoder
         self.decoder = decoder
@@ -217,6 +225,7 @@ class AdversarialTrainer:
         self.autoencoder_optimizer = _adam(
             [p for module in autoencoder for p in module.parameters()], learning_rate
         )
+        self.weight_average = None
         self.discriminator_optimizer = _adam(
             [p for part in parts for p in part.discriminator.parameters()],
             discriminator_learning_rate,
@@ -229,6 +238,7 @@ class AdversarialTrainer:
             discriminator_noise,
             max_grad_norm,
             neighbor_weight,
+            average_weights,
         )
 
     def configure(
@@ -239,8 +249,13 @@ class AdversarialTrainer:
         discriminator_noise,
         max_grad_norm=None,
         neighbor_weight=0.0,
+        average_weights=False,
     ):
-        """Set the hyperparameters, keeping the optimisers' state (for warm starts)."""
+        """Set the hyperparameters, keeping the optimisers' state (for warm starts).
+
+        Turning ``average_weights`` on starts the average at the current
+        weights; turning it off keeps the average as the weights to go on from.
+        """
         for optimizer, lr in (
             (self.autoencoder_optimizer, learning_rate),
             (self.discriminator_optimizer, discriminator_learning_rate),
@@ -251,18 +266,32 @@ class AdversarialTrainer:
         self.discriminator_noise = discriminator_noise
         self.max_grad_norm = max_grad_norm
         self.neighbor_weight = neighbor_weight
+        if not average_weights:
+            self.weight_average = None
+        elif self.weight_average is None:
+            parameters = self.autoencoder_optimizer.param_groups[0]["params"]
+            self.weight_average = WeightAverage(parameters)
 
     def state_dict(self):
-        """The optimisers' state (live tensors: copy it to keep it)."""
-        return {
+        """The optimisers' state and the weight average (live tensors: copy it to keep it)."""
+        state = {
             "autoencoder_optimizer": self.autoencoder_optimizer.state_dict(),
             "discriminator_optimizer": self.discriminator_optimizer.state_dict(),
         }
+        if self.weight_average is not None:
+            state["weight_average"] = self.weight_average.state_dict()
+        return state
 
     def load_state_dict(self, state):
-        """Restore the optimisers' state from :meth:`state_dict` (the tensors are taken over)."""
+        """Restore the state from :meth:`state_dict` (the tensors are taken over)."""
         self.autoencoder_optimizer.load_state_dict(state["autoencoder_optimizer"])
         self.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
+        if self.weight_average is None:
+            return
+        if "weight_average" in state:
+            self.weight_average.load_state_dict(state["weight_average"])
+        else:  # a state from before averaging was turned on: it starts afresh
+            self.weight_average = WeightAverage(self.weight_average.parameters)
 
     def encode(self, x):
         """The training codes of ``x``: the encoder's output, each part activated."""
@@ -633,7 +662,8 @@ class AdversarialTrainer:
             ``generator_loss`` (and ``supervised_loss``, ``neighbor_loss``) over the batches,
             the ``prior_match`` (energy distance between the last codes of
             the epoch and as many prior draws, scaled by the prior's std;
-            summed over parts), the
+            summed over parts; with a weight average, the codes that the
+            average gives the epoch's last rows), the
             ``prior_match_1nn`` (their 1-nearest-neighbour two-sample accuracy,
             0.5 at a perfect match) and the wall ``time`` in seconds.
 
@@ -644,20 +674,27 @@ class AdversarialTrainer:
         """
         start = time.perf_counter()
         self._set_train(True)
+        average = self.weight_average
+        if average is not None and not average.live_in_parameters:
+            average.swap()
         names = self.loss_names
         totals = torch.zeros(len(names), device=self.device)
-        recent, n_recent = [], 0  # the epoch's last codes, kept for the prior match
+        # The epoch's last codes, kept for the prior match; with a weight
+        # average, the last rows instead, to be encoded by the average.
+        recent, n_recent = [], 0
         n_batches = 0
         for batch in batches:
             with precision_context(self.device, self.precision):
                 losses, codes = self.train_batch(batch)
+            if average is not None:
+                average.update()
+                codes = batch.x if isinstance(batch, Batch) else batch
             totals += torch.stack(losses)
             recent.append(codes)
             n_recent += len(codes)
             n_batches += 1
-            if n_recent > 2 * _MATCH_SAMPLE_SIZE:
-                recent = recent[-max(1, _MATCH_SAMPLE_SIZE // len(codes) + 1) :]
-                n_recent = sum(len(c) for c in recent)
+            while n_recent - len(recent[0]) >= _MATCH_SAMPLE_SIZE:
+                n_recent -= len(recent.pop(0))
         means = (totals / max(n_batches, 1)).tolist()
         if not all(map(_finite, means)):
             raise TrainingDivergedError(
@@ -666,11 +703,21 @@ class AdversarialTrainer:
                 "(scale the input, or lower learning_rate / discriminator_learning_rate)."
             )
         record = dict(zip(names, means, strict=True))
-        energy, nearest = self.prior_match(torch.cat(recent)[-_MATCH_SAMPLE_SIZE:])
+        recent = torch.cat(recent)[-_MATCH_SAMPLE_SIZE:]
+        if average is not None:
+            average.swap()
+            recent = self._monitor_codes(recent)
+        energy, nearest = self.prior_match(recent)
         record["prior_match"] = energy
         record["prior_match_1nn"] = nearest
         record["time"] = time.perf_counter() - start
         return record
+
+    @torch.no_grad()
+    def _monitor_codes(self, x):
+        """Training codes of the rows ``x`` for the prior match, with the monitor's noise."""
+        with precision_context(self.device, self.precision):
+            return self.activate(self.encoder(x, self.monitor_generator)).float()
 
     def prior_match(self, codes):
         """How far ``codes`` are from as many prior draws.

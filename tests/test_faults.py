@@ -100,10 +100,18 @@ class InterruptOnCall:
 
 # 120 samples in batches of 64: 2 batches an epoch, 2 encoder calls a batch,
 # so epochs 1-3 make calls 1-12 and call 15 is in epoch 4, after one update.
-def test_mid_epoch_interrupt_restores_the_last_finished_epoch(make_aae, unit_data):
-    reference = make_aae(max_iter=3, warm_start=True).fit(unit_data)
-    interrupt = InterruptOnCall(15)
-    aae = make_aae(max_iter=10, warm_start=True, callbacks=[interrupt])
+# A weight average adds the monitor's call at the end of each epoch: epochs
+# 1-3 make calls 1-15 and call 18 is in epoch 4, after one update.
+@pytest.mark.parametrize("average_weights, call", [(False, 15), (True, 18)])
+def test_mid_epoch_interrupt_restores_the_last_finished_epoch(
+    make_aae, unit_data, average_weights, call
+):
+    reference = make_aae(max_iter=3, warm_start=True, average_weights=average_weights)
+    reference.fit(unit_data)
+    interrupt = InterruptOnCall(call)
+    aae = make_aae(
+        max_iter=10, warm_start=True, callbacks=[interrupt], average_weights=average_weights
+    )
     with pytest.warns(RuntimeWarning, match="interrupted after 3 epochs, during epoch 4"):
         aae.fit(unit_data)
     assert aae.n_iter_ == 3
@@ -147,13 +155,20 @@ class KeepWeights:
         self.__dict__.setdefault("epochs", []).append(_weights(estimator))
 
 
-def test_rollback_restores_the_last_good_epoch(make_aae, unit_data):
+@pytest.mark.parametrize("average_weights", [False, True])
+def test_rollback_restores_the_last_good_epoch(make_aae, unit_data, average_weights):
     # Count the prior draws of an epoch, then let the prior break in epoch 3.
     counter = make_aae(max_iter=1, prior=NaNAfterPrior(good_draws=10**9)).fit(unit_data)
     per_epoch = counter.prior_.draws_
     keep = KeepWeights()
     prior = NaNAfterPrior(good_draws=2 * per_epoch + 1)
-    aae = make_aae(max_iter=6, prior=prior, on_divergence="rollback", callbacks=[keep])
+    aae = make_aae(
+        max_iter=6,
+        prior=prior,
+        on_divergence="rollback",
+        callbacks=[keep],
+        average_weights=average_weights,
+    )
     with pytest.warns(RuntimeWarning, match="diverged after 2 epochs, during epoch 3.*rollback"):
         aae.fit(unit_data)
     assert aae.n_iter_ == 2 and len(aae.history_) == 2
