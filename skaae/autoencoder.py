@@ -229,9 +229,9 @@ class AdversarialAutoencoder(
         warns there. The outputs keep the dtype of the input either way.
     average_weights : bool, default=False
         Whether the fitted model is an exponential moving average of the
-        encoder's and decoder's weights over the last thousand or so
-        optimiser steps (fewer early in a fit) instead of the weights of the
-        last step, as ``SGDClassifier(average=True)`` averages its
+        encoder's and decoder's weights (and the cluster heads') over the
+        last thousand or so optimiser steps (fewer early in a fit) instead of
+        the weights of the last step, as ``SGDClassifier(average=True)`` averages its
         coefficients. Training goes on from the live weights (kept for warm
         starts until the estimator is pickled); everything outside ``fit``,
         callbacks and ``history_``'s prior match included, sees the average.
