@@ -59,7 +59,8 @@ class WeightAverage:
         """Move the average towards the parameters (which hold the live weights)."""
         decay = min(self.decay, (1 + self.n_updates) / (_WARM_UP + self.n_updates))
         self.n_updates += 1
-        torch._foreach_lerp_(self.held, [p.detach() for p in self.parameters], 1 - decay)
+        for average, parameter in zip(self.held, self.parameters, strict=True):
+            average.lerp_(parameter.detach(), 1 - decay)
 
     @torch.no_grad()
     def swap(self):
