@@ -239,8 +239,8 @@ class BaseAdversarialEstimator(BaseEstimator):
 
         Fills ``history_`` and ``n_iter_`` and calls the callbacks (see
         :mod:`skaae.callbacks`). With early stopping, the weights of the epoch
-        with the best validation loss are restored at the end, as in
-        ``MLPClassifier``. Faults, handled here for every estimator:
+        with the best validation loss (with their optimiser state) are
+        restored at the end, as in ``MLPClassifier``. Faults, handled here for every estimator:
 
         - Ctrl-C keeps the model of the last finished epoch (weights and
           optimiser state; the fresh networks if no epoch finished), warns and

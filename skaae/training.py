@@ -293,9 +293,13 @@ class AdversarialTrainer:
         else:  # a state from before averaging was turned on: it starts afresh
             self.weight_average = WeightAverage(self.weight_average.parameters)
 
-    def encode(self, x):
-        """The training codes of ``x``: the encoder's output, each part activated."""
-        return self.activate(self.encoder(x, self.generator))
+    def encode(self, x, generator=None):
+        """The training codes of ``x``: the encoder's output, each part activated.
+
+        ``generator`` draws a stochastic encoder's noise (default: the
+        training generator).
+        """
+        return self.activate(self.encoder(x, self.generator if generator is None else generator))
 
     def activate(self, raw):
         """Map the encoder's raw output to codes, part by part (see ``Prior.activate``)."""
@@ -471,7 +475,7 @@ class AdversarialTrainer:
 
             def encode(rows):
                 noise.set_state(start)
-                return self.activate(self.encoder(rows, noise))
+                return self.encode(rows, noise)
 
             with torch.no_grad():
                 reference = encode(x)
@@ -717,7 +721,7 @@ class AdversarialTrainer:
     def _monitor_codes(self, x):
         """Training codes of the rows ``x`` for the prior match, with the monitor's noise."""
         with precision_context(self.device, self.precision):
-            return self.activate(self.encoder(x, self.monitor_generator)).float()
+            return self.encode(x, self.monitor_generator).float()
 
     def prior_match(self, codes):
         """How far ``codes`` are from as many prior draws.
