@@ -26,7 +26,8 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     where each row of ``W_c`` is a learned cluster head; the decoder
     reconstructs x from it, and a penalty keeps any two heads at least
     ``min_distance`` apart. The embedding (``transform``) is that
-    representation: clusters land around their heads, with the style spread
+    representation, with each sample at the head of its most probable cluster
+    (``assignment``): clusters land around their heads, with the style spread
     about them. With labels (``fit(X, y)``, -1 for unlabelled) the clusters
     are the classes and a cross-entropy phase trains them on the labelled
     samples.
@@ -68,6 +69,17 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         before the neighbourhood term): 6.0 left 9 of 16 clusters unused
         (5-NN 0.62), 3.0 gave 0.69, 2.0 0.72 (with 100 labels 0.76), 1.0
         0.72.
+    assignment : {"hard", "soft"}, default="hard"
+        Where ``transform`` places a sample: "hard", at the head of its most
+        probable cluster plus its style (the paper's one-hot label mapped to
+        its head, the cluster ``predict`` gives); "soft", at the mix of heads
+        weighted by the cluster probabilities plus its style, the
+        representation the decoder is trained on. The two differ only for
+        samples the encoder is unsure about, which "soft" puts between heads.
+        Measured on MNIST (10,000 training images, 75 epochs, 2-D, test
+        embedding): 5-NN accuracy hard / soft 0.922 / 0.887 unsupervised,
+        0.926 / 0.914 with 100 labels (seed 0; 0.915 / 0.892 with seed 1),
+        and trustworthiness higher with "hard" in all three.
     supervised_weight : float, default=1.0
         Weight of the supervised cross-entropy (with labels only).
     prior : str or Prior, default="gaussian"
@@ -112,6 +124,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         "n_clusters": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "min_distance": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"spectral", "random"})],
+        "assignment": [StrOptions({"hard", "soft"})],
     }
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
 
@@ -122,6 +135,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         n_clusters=None,
         init="spectral",
         min_distance=2.0,
+        assignment="hard",
         supervised_weight=1.0,
         prior="gaussian",
         posterior="deterministic",
@@ -155,6 +169,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         self.n_clusters = n_clusters
         self.init = init
         self.min_distance = min_distance
+        self.assignment = assignment
         self.supervised_weight = supervised_weight
         self.prior = prior
         self.posterior = posterior
@@ -208,7 +223,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         return self.init == "spectral"
 
     def transform(self, X):
-        """Embed X: ``W_c y + z``.
+        """Embed X: ``W_c y + z``, y one-hot or the cluster probabilities (``assignment``).
 
         Parameters
         ----------
@@ -225,7 +240,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
         def embed(model, block, device):
             codes = model._embed(model._to_model_input(block, device))
-            return model.cluster_heads_(codes)
+            return model.cluster_heads_.place(codes, hard=model.assignment == "hard")
 
         embedding = self._infer(embed, X)
         self._check_finite_output(embedding, "embedding")

@@ -242,6 +242,20 @@ class ClusterHeads(nn.Module):
     def forward(self, codes, y=None):
         return codes[:, : self.n_clusters] @ self.heads + codes[:, self.n_clusters :]
 
+    def place(self, codes, hard=False):
+        """Points of the representation; ``hard``: at the most probable cluster's head plus z.
+
+        Soft placement is :meth:`forward`, the mix of heads the decoder is
+        trained on; hard placement replaces the probabilities by the one-hot
+        vector of their most probable cluster (the paper's one-hot label
+        mapped to its head), so that an ambiguous sample lands by one head
+        rather than between two.
+        """
+        if hard:
+            clusters = codes[:, : self.n_clusters].argmax(dim=1)
+            return self.heads[clusters] + codes[:, self.n_clusters :]
+        return self(codes)
+
     def penalty(self):
         """Sum over pairs of heads of how much closer than ``min_distance`` they are."""
         distances = torch.pdist(self.heads)

@@ -6,6 +6,7 @@ the two behavioural tests at the end, which train long enough to learn.
 """
 
 import pickle
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -362,14 +363,33 @@ def test_clustering_of_sparse_input_equals_dense(fitted, data):
     np.testing.assert_array_equal(refit.labels_, fitted["clustering"].labels_)
 
 
+@pytest.mark.parametrize("assignment", ["hard", "soft"])
 @pytest.mark.parametrize("name", ["embedding", "embedding-unsupervised"])
-def test_embedding_is_the_cluster_heads_of_the_code(fitted, data, name):
-    model = fitted[name]
+def test_embedding_is_the_cluster_heads_of_the_code(fitted, data, name, assignment):
+    model = deepcopy(fitted[name]).set_params(assignment=assignment)
     X = data[1]
     probabilities = model._category_probabilities(X)
     heads = model.cluster_heads_.heads.detach().numpy().astype(np.float64)
-    expected = probabilities @ heads + model._style_codes(X)
+    # hard: each sample at the head of its most probable cluster; soft: the mix of heads.
+    weights = (
+        np.eye(len(heads))[probabilities.argmax(axis=1)] if assignment == "hard" else probabilities
+    )
+    expected = weights @ heads + model._style_codes(X)
     np.testing.assert_allclose(model.transform(X), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_hard_embedding_differs_from_soft_only_for_uncertain_samples(fitted, data):
+    model = deepcopy(fitted["embedding-unsupervised"])
+    X = data[1]
+    hard = model.set_params(assignment="hard").transform(X)
+    soft = model.set_params(assignment="soft").transform(X)
+    confidence = model._category_probabilities(X).max(axis=1)
+    moved = np.linalg.norm(hard - soft, axis=1)
+    heads = model.cluster_heads_.heads.detach().numpy()
+    span = np.linalg.norm(heads[:, None] - heads[None], axis=2).max()
+    # (one_hot - p) @ heads = sum over other clusters j of p_j (head_k - head_j).
+    assert np.all(moved <= (1 - confidence) * span + 1e-5)
+    assert moved.max() > 0
 
 
 # ------------------------------------------------------------ behaviour
