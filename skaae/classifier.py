@@ -27,9 +27,12 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
     ----------
     n_components : int, default=4
         Dimension of the style code z (what ``transform`` returns).
-    supervised_weight : float, default=1.0
+    supervised_weight : float, default=3.0
         Weight of the supervised cross-entropy relative to the
-        reconstruction loss (the phases share one optimiser).
+        reconstruction loss (the phases share one optimiser). Measured on
+        MNIST (10,000 training images, 100 labels, 200 s of fit, model seeds
+        0 / 1 / 2): 1.0 gave 7.8 / 9.3 / 7.9 % test error, 3.0 gave
+        7.3 / 7.7 / 7.7 %; with 1,000 labels both give about 4 %.
     prior : str or Prior, default="gaussian"
         Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
@@ -64,7 +67,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         self,
         n_components=4,
         *,
-        supervised_weight=1.0,
+        supervised_weight=3.0,
         prior="gaussian",
         posterior="deterministic",
         hidden_layer_sizes=(256, 256),
