@@ -60,7 +60,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         0 / 1) with the spectral start, against 0.792 (seed 0) from random
         networks (both with the training neighbours searched in the pixels;
         in 50 principal components, the default now, 0.871 for seed 0,
-        0.887 with the weight average).
+        0.887 with the weight average; all with ``assignment="soft"``).
         Ignored with labels: the classes are the clusters.
     min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
