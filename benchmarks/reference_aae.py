@@ -100,26 +100,25 @@ class ReferenceAAE:
         return losses
 
 
-def linear_flops(n_in, n_out, weight_grad, input_grad, forward=True):
-    """FLOPs per sample of one Linear layer: 2*in*out for each product computed."""
-    products = int(forward) + int(weight_grad) + int(input_grad)
-    return 2 * n_in * n_out * products
+def mlp_matmuls(sizes, rows, *, forward=True, weight_grad=False, first_input_grad=False):
+    """The matrix products ``(m, k, n)`` of an MLP of widths ``sizes`` on ``rows`` rows.
 
-
-def mlp_flops(sizes, *, forward=True, weight_grad=False, first_input_grad=False):
-    """FLOPs per sample of an MLP of widths ``sizes``: forward and/or backward products.
-
-    Backward computes each layer's weight gradient when ``weight_grad`` and
-    the gradient of each layer's input except the first layer's, whose input
-    gradient only when ``first_input_grad``. Bias and activation work
-    (O(width)) is left out.
+    Each Linear layer computes ``x W^T`` forward (``rows x in x out``), and
+    backward its weight gradient ``g^T x`` (``out x rows x in``) when
+    ``weight_grad`` and its input gradient ``g W`` (``rows x out x in``) for
+    every layer but the first, whose input gradient only when
+    ``first_input_grad``. Bias and activation work (O(width)) is left out.
     """
-    total = 0
+    products = []
     backward = weight_grad or first_input_grad
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        input_grad = backward and (i > 0 or first_input_grad)
-        total += linear_flops(n_in, n_out, weight_grad, input_grad, forward)
-    return total
+        if forward:
+            products.append((rows, n_in, n_out))
+        if weight_grad:
+            products.append((n_out, rows, n_in))
+        if backward and (i > 0 or first_input_grad):
+            products.append((rows, n_out, n_in))
+    return products
 
 
 def step_flops(n_features=784, n_components=2, hidden=HIDDEN, loop="reference"):
@@ -130,10 +129,20 @@ def step_flops(n_features=784, n_components=2, hidden=HIDDEN, loop="reference"):
 def phase_flops(n_features=784, n_components=2, hidden=HIDDEN, loop="reference"):
     """Matmul FLOPs per training sample of each phase of one step of ``loop``.
 
-    Counted product by product (forward ``x W^T``, backward ``g W`` and
-    ``g^T x``), each ``2 * in * out`` per sample; a discriminator phase runs
-    its network on two rows (a prior draw and a code) per sample. Bias,
-    activation, loss and optimiser work is left out.
+    The products of :func:`phase_matmuls` for a batch of one sample, each
+    ``2 m k n``.
+    """
+    return {
+        phase: sum(2 * m * k * n for m, k, n in products)
+        for phase, products in phase_matmuls(1, n_features, n_components, hidden, loop).items()
+    }
+
+
+def phase_matmuls(batch_size, n_features=784, n_components=2, hidden=HIDDEN, loop="reference"):
+    """The matrix products ``(m, k, n)`` of each phase of one step of ``loop`` at ``batch_size``.
+
+    A discriminator phase runs its network on two rows (a prior draw and a
+    code) per sample.
 
     reference (this module):
       reconstruction  encoder+decoder forward, backward (weights, inner inputs)
@@ -156,15 +165,16 @@ def phase_flops(n_features=784, n_components=2, hidden=HIDDEN, loop="reference")
     encoder = [n_features, *hidden, n_components]
     decoder = [n_components, *hidden[::-1], n_features]
     discriminator = [n_components, *hidden, 1]
-    encoder_forward = mlp_flops(encoder)
-    encoder_backward = mlp_flops(encoder, forward=False, weight_grad=True)
+    rows = batch_size
+    encoder_forward = mlp_matmuls(encoder, rows)
+    encoder_backward = mlp_matmuls(encoder, rows, forward=False, weight_grad=True)
     generator = (
-        mlp_flops(discriminator, weight_grad=loop == "reference", first_input_grad=True)
+        mlp_matmuls(discriminator, rows, weight_grad=loop == "reference", first_input_grad=True)
         + encoder_backward
     )
     return {
-        "reconstruction": mlp_flops(encoder, weight_grad=True)
-        + mlp_flops(decoder, weight_grad=True, first_input_grad=True),
-        "discriminator": encoder_forward + 2 * mlp_flops(discriminator, weight_grad=True),
-        "generator": generator + (encoder_forward if loop == "reference" else 0),
+        "reconstruction": mlp_matmuls(encoder, rows, weight_grad=True)
+        + mlp_matmuls(decoder, rows, weight_grad=True, first_input_grad=True),
+        "discriminator": encoder_forward + mlp_matmuls(discriminator, 2 * rows, weight_grad=True),
+        "generator": generator + (encoder_forward if loop == "reference" else []),
     }

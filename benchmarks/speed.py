@@ -21,6 +21,11 @@ unless said. Measured, each a median of ``--repeats`` runs after a warm-up:
   ``reference_aae.step_flops``) per second / the 2048^3 throughput of the
   same dtype, probed right before each timed run (a shared machine's
   throughput drifts within a minute), median over the runs;
+- the ceiling of the float32 roofline at each batch size: every matrix
+  product of a skaae step (``reference_aae.phase_matmuls``) timed alone at
+  its shape, with warm caches and nothing else to do; their sum is the step
+  time no implementation of this work can beat with these matmuls, the
+  step's FLOPs over it the highest GFLOP/s it can reach;
 - the same with 1 and 2 torch threads (the thread policy);
 - ``transform`` of the 10,000 test images and ``inverse_transform`` of their
   codes;
@@ -44,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +60,7 @@ import torch
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).parent)]
 from _common import DEFAULT_MNIST, RESULTS, knn_accuracy  # noqa: E402
 from core import prior_distances  # noqa: E402
-from reference_aae import ReferenceAAE, phase_flops, step_flops  # noqa: E402
+from reference_aae import ReferenceAAE, phase_flops, phase_matmuls, step_flops  # noqa: E402
 
 import skaae  # noqa: E402
 from skaae import AdversarialAutoencoder  # noqa: E402
@@ -108,8 +114,12 @@ def matmul_gflops(shape, dtype, repeats, seconds_per_timing=0.1):
     a = torch.randn(m, k, generator=generator).to(dtype)
     b = torch.randn(k, n, generator=generator).to(dtype)
     flops = 2 * m * k * n
-    # About seconds_per_timing per timing at a float32 peak of 200 GFLOP/s.
-    inner = max(1, int(seconds_per_timing * 2e11 // flops))
+    for _ in range(3):
+        torch.mm(a, b)
+    start = time.perf_counter()
+    torch.mm(a, b)
+    # About seconds_per_timing per timing, however fast this shape runs.
+    inner = max(1, round(seconds_per_timing / (time.perf_counter() - start)))
 
     def run():
         for _ in range(inner):
@@ -212,6 +222,33 @@ def training_rows(X, batch_sizes, repeats, steps, precisions):
                     },
                 }
             )
+    return rows
+
+
+def ceiling_rows(batch_sizes, repeats):
+    """The step's float32 matmuls timed one shape at a time: the step's ideal time and GFLOP/s."""
+    rows = []
+    for batch_size in batch_sizes:
+        products = Counter(
+            product
+            for phase in phase_matmuls(batch_size, loop="skaae").values()
+            for product in phase
+        )
+        flops = sum(count * 2 * m * k * n for (m, k, n), count in products.items())
+        seconds = sum(
+            count * 2 * m * k * n / (matmul_gflops((m, k, n), torch.float32, repeats) * 1e9)
+            for (m, k, n), count in products.items()
+        )
+        rows.append(
+            {
+                "batch_size": batch_size,
+                "products": len(products),
+                "ideal_step_ms": seconds * 1e3,
+                "samples_per_s": batch_size / seconds,
+                "gflops": flops / seconds / 1e9,
+                "peak_gflops": matmul_gflops(PEAK_SHAPE, torch.float32, repeats),
+            }
+        )
     return rows
 
 
@@ -396,6 +433,23 @@ def summary_rows(results):
                 "(reported)",
             )
         )
+        for ceiling in results.get("ceiling", []):
+            if ceiling["batch_size"] == batch_size:
+                rows.append(
+                    (
+                        f"float32 roofline ceiling, batch {batch_size}: the step's matmuls "
+                        "alone / 2048^3 GFLOP/s probed after them",
+                        ceiling["gflops"] / ceiling["peak_gflops"],
+                        "(reported)",
+                    )
+                )
+                rows.append(
+                    (
+                        f"float32 step GFLOP/s / that ceiling's GFLOP/s, batch {batch_size}",
+                        gflops / ceiling["gflops"],
+                        "(reported)",
+                    )
+                )
     transform = next(
         r["seconds"]
         for r in results["inference"]
@@ -458,6 +512,30 @@ def markdown(results):
             f"{r['roofline']:.0%} | {gflops / peaks[r['precision']]:.0%} | "
             f"{gflops / matched:.0%} |"
         )
+    if results.get("ceiling"):
+        lines += [
+            "",
+            "Ceiling of the float32 step: each matrix product of a skaae step timed alone "
+            "at its shape (median, warm caches, nothing else to do), summed; no implementation "
+            "of the step's work runs faster with these matmuls. Roofline ceiling: its GFLOP/s "
+            "over the 2048^3 throughput probed right after:",
+            "",
+            "| batch | distinct shapes | ideal step (ms) | samples/s | GFLOP/s | 2048^3 GFLOP/s "
+            "| roofline ceiling | skaae float32 / ceiling |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in results["ceiling"]:
+            measured = next(
+                t["samples_per_s"]
+                for t in results["training"]
+                if (t["batch_size"], t["loop"], t["precision"])
+                == (r["batch_size"], "skaae", "float32")
+            )
+            lines.append(
+                f"| {r['batch_size']} | {r['products']} | {r['ideal_step_ms']:.1f} | "
+                f"{r['samples_per_s']:.0f} | {r['gflops']:.0f} | {r['peak_gflops']:.0f} | "
+                f"{r['gflops'] / r['peak_gflops']:.0%} | {measured / r['samples_per_s']:.0%} |"
+            )
     if results.get("threads"):
         lines += ["", "skaae samples/s by torch thread count:", ""]
         lines += ["| batch | precision | threads | samples/s |", "|---|---|---|---|"]
@@ -535,6 +613,7 @@ def main(argv=None):
     sections = [
         ("matmul", lambda: matmul_rows(args.repeats, precisions)),
         ("training", lambda: training_rows(mnist[0], [100, 1000], args.repeats, steps, precisions)),
+        ("ceiling", lambda: ceiling_rows([100, 1000], args.repeats)),
         ("inference", lambda: inference_rows(mnist[0], mnist[2], args.repeats, precisions)),
     ]
     if not args.skip_threads:
