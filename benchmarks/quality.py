@@ -37,6 +37,9 @@ seed 0):
   ``np.logspace(-1, 0, 10)``; the mean log-likelihood of the 10,000 test
   images with its standard error, next to the paper's 340 +/- 2 and to the
   same protocol with 10,000 real training images as the kernels.
+- A figure, ``quality_embeddings.png``: every method's 2-D test embedding
+  coloured by digit, side by side (needs matplotlib, in the ``bench``
+  extra; skipped with a note without it).
 - Semi-supervised and clustering, at a shorter budget than
   ``benchmarks/family.py`` (whose 900 s fits cover 100 labels and 16
   clusters): ``AAEClassifier`` with 1,000 labels (100 per class) against
@@ -51,11 +54,13 @@ times slower). UMAP runs on one thread whenever ``random_state`` is set.
 
 import argparse
 import importlib
+import importlib.util
 import os
 import statistics
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -210,8 +215,9 @@ def timed_transform(transform, X_test, repeats=3, slow=10.0):
 
 
 def reduction_rows(X, y, X_test, y_test, max_iter, trust_n):
+    """The 2-D table's rows, its notes, and each method's test embedding (in row order)."""
     trust_index = np.random.RandomState(0).choice(len(X_test), trust_n, replace=False)
-    rows, notes = [], []
+    rows, notes, embeddings = [], [], []
     threads = torch.get_num_threads()
     for name, settings, fit, module in methods(max_iter):
         if module is not None and peer(module) is None:
@@ -226,10 +232,49 @@ def reduction_rows(X, y, X_test, y_test, max_iter, trust_n):
         row |= {"transform_seconds": median, "transform_first_call_seconds": first}
         row |= score_embedding(X_test, y_test, Z_train, y, Z_test, trust_index)
         rows.append(row)
+        embeddings.append(Z_test)
         print(f"  {name} ({settings}): {row}", flush=True)
         # UMAP's fit (numba) sets torch's thread count to the core count: undo it.
         torch.set_num_threads(threads)
-    return rows, notes
+    return rows, notes, embeddings
+
+
+FIGURE = "quality_embeddings.png"
+
+
+def plot_embeddings(rows, embeddings, y_test, path):
+    """Draw each method's test embedding coloured by digit, one panel per row of the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = 4
+    n_rows = -(-len(rows) // columns)
+    figure, axes = plt.subplots(n_rows, columns, figsize=(4 * columns, 4 * n_rows), squeeze=False)
+    colours = plt.get_cmap("tab10")(y_test % 10)
+    for axis, row, Z in zip(axes.flat, rows, embeddings, strict=False):
+        axis.scatter(Z[:, 0], Z[:, 1], c=colours, s=1, alpha=0.5, linewidths=0, rasterized=True)
+        settings = row["settings"].split(",")[0]
+        title = row["method"].removeprefix("skaae ") + (f"\n{settings}" if settings else "\n")
+        axis.set_title(f"{title}\n5-NN {row['knn_accuracy']:.3f}", fontsize=10)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for axis in axes.flat[len(rows) :]:
+        axis.axis("off")
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=plt.get_cmap("tab10")(k), label=k)
+        for k in range(10)
+    ]
+    # In the first empty panel, else beside the panels.
+    spare = axes.flat[len(rows)] if len(rows) < axes.size else None
+    legend_owner = spare if spare is not None else figure
+    legend_owner.legend(handles=handles, title="digit", loc="center", ncols=2)
+    figure.suptitle("Test embeddings of the 10,000 MNIST test images, coloured by digit")
+    figure.tight_layout(rect=(0, 0, 1 if spare is not None else 0.95, 1))
+    # No matplotlib version stamp: reruns of the same numbers give the same file.
+    figure.savefig(path, dpi=80, metadata={"Software": None})
+    plt.close(figure)
 
 
 def reduction_bars(rows, data):
@@ -406,6 +451,8 @@ def render(args, reduction, notes, start_load):
             "",
             reduction_table(reduction),
         ]
+        if args.figure:
+            parts += [f"![the test embeddings of every method]({FIGURE})", ""]
         parts += [f"- {note}" for note in notes] + ([""] if notes else [])
         parts += ["## Bars and reference numbers", "", bar_table(rows)]
         parts.append(
@@ -439,7 +486,13 @@ def main(argv=None):
     X, y, X_test, y_test = load_mnist(args.mnist_path, args.n_train)
     data = f"MNIST {args.n_train // 1000}k, 2-D"
     print("2-D dimensionality reduction", flush=True)
-    reduction, notes = reduction_rows(X, y, X_test, y_test, args.max_iter, args.trust_n)
+    reduction, notes, embeddings = reduction_rows(X, y, X_test, y_test, args.max_iter, args.trust_n)
+    args.figure = importlib.util.find_spec("matplotlib") is not None
+    if args.figure:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+        plot_embeddings(reduction, embeddings, y_test, Path(args.output_dir) / FIGURE)
+    else:
+        notes.append(f"{FIGURE} not drawn: `pip install matplotlib` (the `bench` extra).")
     rows = reduction_bars(reduction, data)
     print("Parzen log-likelihood", flush=True)
     rows += parzen_rows(args.mnist_path, args.parzen_n_train, args.parzen_max_iter)
@@ -457,7 +510,9 @@ def main(argv=None):
         versions=versions,
         reduction=reduction,
         notes=notes,
-        settings={key: value for key, value in vars(args).items() if key != "started"},
+        settings={
+            key: value for key, value in vars(args).items() if key not in ("started", "figure")
+        },
     )
 
 
