@@ -59,8 +59,8 @@ class WeightAverage:
         """Move the average towards the parameters (which hold the live weights)."""
         decay = min(self.decay, (1 + self.n_updates) / (_WARM_UP + self.n_updates))
         self.n_updates += 1
-        for average, parameter in zip(self.held, self.parameters, strict=True):
-            average.lerp_(parameter.detach(), 1 - decay)
+        # One fused call for every tensor, as torch.optim.swa_utils' EMA does: it runs per step.
+        torch._foreach_lerp_(self.held, self.parameters, 1 - decay)
 
     @torch.no_grad()
     def swap(self):
