@@ -89,6 +89,8 @@ class BaseAdversarialEstimator(BaseEstimator):
         "on_divergence": [StrOptions({"raise", "rollback"})],
         "precision": [StrOptions(set(PRECISIONS))],
         "average_weights": ["boolean"],
+        # f(x, generator) -> tensor (skaae.augmentation); its output checked in fit.
+        "augmentation": [callable, None],
         # Each item follows the protocol of skaae.callbacks; checked in _validate_params.
         "callbacks": [list, tuple, None],
     }

@@ -3,7 +3,8 @@
 Plain JSON holds what it can; everything else becomes a tagged object
 ``{"__type__": kind, ...}`` from a closed list of kinds (tuples, non-finite
 floats, numpy scalars and numeric arrays, torch devices, RandomState
-instances, and priors from :data:`skaae.priors.PRIORS`). Decoding accepts
+instances, priors from :data:`skaae.priors.PRIORS` and augmentations from
+:data:`skaae.augmentation.AUGMENTATIONS`). Decoding accepts
 exactly these kinds and nothing else, so a file cannot name code to run.
 """
 
@@ -13,6 +14,7 @@ import numbers
 import numpy as np
 import torch
 
+from .augmentation import AUGMENTATIONS
 from .priors import PRIORS, Prior
 
 __all__ = ["UnsafeOrCorruptFileError", "decode", "encode"]
@@ -64,6 +66,9 @@ def encode(value):
         return {"__type__": "random_state", "state": encode((kind, keys, pos, has_gauss, cached))}
     if isinstance(value, Prior):
         return _encode_prior(value)
+    if AUGMENTATIONS.get(type(value).__name__) is type(value):
+        return {"__type__": "augmentation", "augmentation_class": type(value).__name__,
+                "params": encode(value.get_params(deep=False))}  # fmt: skip
     raise TypeError(
         f"Cannot store a value of type {type(value).__name__} safely; use pickle or joblib."
     )
@@ -184,6 +189,18 @@ def _decode_prior(value):
     return prior
 
 
+def _decode_augmentation(value):
+    name = value["augmentation_class"]
+    if not isinstance(name, str) or name not in AUGMENTATIONS:
+        raise UnsafeOrCorruptFileError(
+            f"Unknown augmentation {name!r}; skaae.load accepts only {sorted(AUGMENTATIONS)}."
+        )
+    params = decode(value["params"])
+    if not isinstance(params, dict):
+        raise TypeError("augmentation params must be an object")
+    return AUGMENTATIONS[name](**params)
+
+
 _DECODERS = {
     "tuple": lambda value: tuple(decode(_check_list(value["items"]))),
     "float": _decode_float,
@@ -192,4 +209,5 @@ _DECODERS = {
     "device": lambda value: torch.device(value["value"]),
     "random_state": _decode_random_state,
     "prior": _decode_prior,
+    "augmentation": _decode_augmentation,
 }

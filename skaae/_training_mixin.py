@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ._batching import make_batch_source
 from ._labels import check_labels
 from ._neighbors import search_components
+from .augmentation import check_augmentation, in_model_units
 from .priors import resolve_prior
 from .training import AdversarialTrainer, LatentPart, has_native_bfloat16
 
@@ -59,6 +60,7 @@ class TrainingMixin:
         """
         resume = self.warm_start and hasattr(self, "encoder_") and not fresh
         X, summary = self._validate_X(X, reset=not resume, summarise=True)
+        check_augmentation(self.augmentation, X.shape[1], self.device, type(self).__name__)
         y = None if y is None else check_labels(y, X)
         seed = self._seed() if seed is None else seed
         self._start(summary, seed, resume, "fit", y)
@@ -71,6 +73,7 @@ class TrainingMixin:
         """The training behind ``partial_fit``."""
         resume = hasattr(self, "encoder_")
         X, summary = self._validate_X(X, reset=not resume, summarise=True)
+        check_augmentation(self.augmentation, X.shape[1], self.device, type(self).__name__)
         y = None if y is None else check_labels(y, X)
         seed = self._seed()
         self._start(summary, seed, resume, "partial_fit", y)
@@ -123,6 +126,7 @@ class TrainingMixin:
         trainer.generator = torch.Generator(device).manual_seed(int(streams[0]))
         trainer.monitor_generator.manual_seed(int(streams[1]))
         trainer.precision = self.precision
+        trainer.augmentation = in_model_units(self.augmentation, self._offset, self._scale, device)
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:

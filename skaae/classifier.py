@@ -95,6 +95,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         callbacks=None,
         precision="float32",
         average_weights=True,
+        augmentation=None,
     ):
         self.n_components = n_components
         self.supervised_weight = supervised_weight
@@ -125,6 +126,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         self.callbacks = callbacks
         self.precision = precision
         self.average_weights = average_weights
+        self.augmentation = augmentation
 
     def _auto_neighbor_weight(self):
         """1: with labels, a lighter term than the clustering's (measured, see the docs)."""

@@ -149,6 +149,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         callbacks=None,
         precision="float32",
         average_weights=True,
+        augmentation=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -181,6 +182,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self.callbacks = callbacks
         self.precision = precision
         self.average_weights = average_weights
+        self.augmentation = augmentation
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

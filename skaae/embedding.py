@@ -164,6 +164,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         callbacks=None,
         precision="float32",
         average_weights=True,
+        augmentation=None,
     ):
         self.n_components = n_components
         self.n_clusters = n_clusters
@@ -198,6 +199,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         self.callbacks = callbacks
         self.precision = precision
         self.average_weights = average_weights
+        self.augmentation = augmentation
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -177,6 +177,12 @@ class AdversarialTrainer:
         :mod:`skaae._averaging`); during :meth:`run_epoch` they hold the
         live weights that the optimiser moves. May be changed by
         :meth:`configure`.
+    augmentation : callable or None, default=None
+        ``augmentation(x, generator)``: a random transformation of a batch of
+        inputs (see :mod:`skaae.augmentation`), applied to every mini-batch
+        that :meth:`train_batch` receives (its inputs, neighbours and
+        labelled inputs), with this trainer's ``generator``. May be reassigned
+        between epochs.
     """
 
     def __init__(
@@ -198,6 +204,7 @@ class AdversarialTrainer:
         neighbor_weight=0.0,
         neighbor_map=True,
         average_weights=False,
+        augmentation=None,
     ):
         self.encoder = encoder
         self.decoder = decoder
@@ -217,6 +224,7 @@ class AdversarialTrainer:
         self.reconstruction_loss = reconstruction_loss
         self.generator = generator
         self.precision = precision
+        self.augmentation = augmentation
         # Draws of the prior-match monitor come from their own generator, so
         # that watching the training does not change it.
         self.monitor_generator = torch.Generator(generator.device)
@@ -627,6 +635,8 @@ class AdversarialTrainer:
         """
         if not isinstance(batch, Batch):
             batch = Batch(batch)
+        if self.augmentation is not None:
+            batch = self._augmented(batch)
         x, y = batch.x, batch.y
         reconstruction, neighborhood = self.reconstruction_step(x, y, batch.neighbors)
         losses = [reconstruction]
@@ -650,6 +660,18 @@ class AdversarialTrainer:
             no_neighbors = torch.zeros_like(reconstruction)
             losses.append(no_neighbors if neighborhood is None else neighborhood)
         return losses, codes.detach()
+
+    def _augmented(self, batch):
+        """``batch`` with its inputs, neighbours and labelled inputs augmented, each anew."""
+
+        def augment(x):
+            return None if x is None else self.augmentation(x, self.generator)
+
+        labelled = batch.labelled
+        if labelled is not None:
+            labelled = (augment(labelled[0]), *labelled[1:])
+        x, neighbors = augment(batch.x), augment(batch.neighbors)
+        return batch._replace(x=x, neighbors=neighbors, labelled=labelled)
 
     def run_epoch(self, batches):
         """Train on an iterable of mini-batches; return the epoch's record.
