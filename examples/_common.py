@@ -60,6 +60,21 @@ def load_data(name, mnist_path, n_train):
     return load_mnist(mnist_path, n_train, hint=", or use --data digits")
 
 
+def keep_labels(y, n_labels, random_state=0):
+    """A copy of ``y`` with ``n_labels`` labels kept (as many per class) and the rest -1."""
+    rng = np.random.RandomState(random_state)
+    classes = np.unique(y)
+    kept = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y == k), n_labels // len(classes), replace=False)
+            for k in classes
+        ]
+    )
+    y_partial = np.full_like(y, -1)
+    y_partial[kept] = y[kept]
+    return y_partial
+
+
 def add_mnist_path_argument(parser):
     """The ``--mnist-path`` option (default: $SKAAE_MNIST, else ../shared/data/mnist.npz)."""
     parser.add_argument(

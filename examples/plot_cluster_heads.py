@@ -58,6 +58,7 @@ import numpy as np
 from _common import (
     add_mnist_path_argument,
     add_output_dir_argument,
+    keep_labels,
     load_mnist,
     output_dir,
     save_figure,
@@ -71,21 +72,6 @@ from skaae.metrics import cluster_accuracy, cluster_label_mapping
 
 N_TRAIN = 10_000
 MAX_ITER = 100
-
-
-def keep_labels(y, n_labels, random_state=0):
-    """A copy of ``y`` with ``n_labels`` labels kept (as many per class) and the rest -1."""
-    rng = np.random.RandomState(random_state)
-    classes = np.unique(y)
-    kept = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(y == k), n_labels // len(classes), replace=False)
-            for k in classes
-        ]
-    )
-    y_partial = np.full_like(y, -1)
-    y_partial[kept] = y[kept]
-    return y_partial
 
 
 def plot_embedding(E, y, heads, head_digits, title, path):
