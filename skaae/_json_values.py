@@ -174,31 +174,24 @@ def _decode_random_state(value):
     return random_state
 
 
-def _decode_prior(value):
-    name = value["prior_class"]
-    if not isinstance(name, str) or name not in _PRIOR_CLASSES:
+def _construct(value, class_key, registry, what):
+    """The object of the class ``value[class_key]`` of ``registry``, from its stored params."""
+    name = value[class_key]
+    if not isinstance(name, str) or name not in registry:
         raise UnsafeOrCorruptFileError(
-            f"Unknown prior class {name!r}; skaae.load accepts only {sorted(_PRIOR_CLASSES)}."
+            f"Unknown {what} {name!r}; skaae.load accepts only {sorted(registry)}."
         )
     params = decode(value["params"])
     if not isinstance(params, dict):
-        raise TypeError("prior params must be an object")
-    prior = _PRIOR_CLASSES[name](**params)
+        raise TypeError(f"{what} params must be an object")
+    return registry[name](**params)
+
+
+def _decode_prior(value):
+    prior = _construct(value, "prior_class", _PRIOR_CLASSES, "prior class")
     if "n_components" in value:
         return prior.bind(value["n_components"])
     return prior
-
-
-def _decode_augmentation(value):
-    name = value["augmentation_class"]
-    if not isinstance(name, str) or name not in AUGMENTATIONS:
-        raise UnsafeOrCorruptFileError(
-            f"Unknown augmentation {name!r}; skaae.load accepts only {sorted(AUGMENTATIONS)}."
-        )
-    params = decode(value["params"])
-    if not isinstance(params, dict):
-        raise TypeError("augmentation params must be an object")
-    return AUGMENTATIONS[name](**params)
 
 
 _DECODERS = {
@@ -209,5 +202,7 @@ _DECODERS = {
     "device": lambda value: torch.device(value["value"]),
     "random_state": _decode_random_state,
     "prior": _decode_prior,
-    "augmentation": _decode_augmentation,
+    "augmentation": lambda value: _construct(
+        value, "augmentation_class", AUGMENTATIONS, "augmentation"
+    ),
 }

@@ -105,7 +105,8 @@ def save(estimator, path):
         If the estimator is not fitted.
     TypeError
         If the estimator's class, or a parameter value, cannot be stored
-        safely (e.g. a subclass, or a custom Prior); use pickle for those.
+        safely (e.g. a subclass, a custom Prior or augmentation); use pickle for
+        those.
     """
     path = os.fsdecode(path)  # a TypeError naming the type for anything but a path
     cls = type(estimator)
