@@ -188,8 +188,12 @@ def classifier_rows(path, budget):
             "skaae": min(point["value"] for point in curve),
             "bar": "(reported)",
         },
-        {"data": data, "measure": "same, fit wall time incl. evaluations (s)", "skaae": wall,
-         "bar": ""},  # fmt: skip
+        {
+            "data": data,
+            "measure": "same, fit wall time incl. evaluations (s)",
+            "skaae": wall,
+            "bar": "",
+        },
         {
             "data": data,
             "measure": f"AAEClassifier() (no augmentation) test error after "
