@@ -6,8 +6,9 @@ or a callable ``augmentation(x, generator)`` that receives a mini-batch ``x``
 on the training device) and a ``torch.Generator`` on that device, and
 returns a new tensor of the same shape: the batch transformed at random.
 Each training mini-batch (its reconstruction targets, its neighbours and
-its labelled rows alike) passes through it; ``transform``, ``predict``,
-validation and the prior-match monitor see the data as given. Drawing every
+its labelled rows alike) passes through it, so the per-epoch prior match of
+``history_``, taken on the training codes, is that of augmented data;
+``transform``, ``predict`` and validation see the data as given. Drawing every
 random number from ``generator`` keeps fits reproducible with
 ``random_state``. Augmentation encodes what should not change a sample's
 meaning: for images, small shifts.

@@ -247,9 +247,9 @@ class AdversarialAutoencoder(
         ``skaae.augmentation.RandomShift(image_shape)``. It sees each batch in
         the units of X and must draw its randomness from ``generator`` (for
         ``random_state``) and return a new tensor of the same shape; ``fit``
-        checks it on a first batch. Only training sees it: ``transform``,
-        ``predict``, validation and ``history_`` see X as given. None: no
-        augmentation. ``AAEClassifier``'s test error on MNIST 10k with 100
+        checks it on a first batch. Only training sees it (``history_``'s
+        prior match too, taken on training codes); ``transform``,
+        ``predict`` and validation see X as given. None: no augmentation. ``AAEClassifier``'s test error on MNIST 10k with 100
         labels falls from 7.3 % to 3.4 % with ``RandomShift((28, 28))``.
 
     Attributes
