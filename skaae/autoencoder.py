@@ -244,14 +244,16 @@ class AdversarialAutoencoder(
         A random transformation of the training mini-batches,
         ``augmentation(x, generator) -> tensor`` (see
         :mod:`skaae.augmentation`): for images,
-        ``skaae.augmentation.RandomShift(image_shape)``. It sees each batch in
+        ``skaae.augmentation.RandomShift(image_shape)``. The encoder sees
+        each batch transformed and the decoder reconstructs it as given, so
+        the codes learn to ignore the transformation. It sees each batch in
         the units of X and must draw its randomness from ``generator`` (for
         ``random_state``) and return a new tensor of the same shape; ``fit``
-        checks it on a first batch. Only training sees it (``history_``'s
+        checks it on a first batch. Only training uses it (``history_``'s
         prior match too, taken on training codes); ``transform``,
-        ``predict`` and validation see X as given. None: no augmentation. ``AAEClassifier``'s test error on MNIST 10k with 100
-        labels falls from 7.3 % to 3.4 % with ``RandomShift((28, 28))``.
-
+        ``predict`` and validation see X as given. None: no augmentation.
+        ``AAEClassifier``'s test error on MNIST 10k with 100 labels falls
+        from 7.3 % to 3.5 % with ``RandomShift((28, 28))``.
     Attributes
     ----------
     prior_ : Prior

@@ -181,7 +181,8 @@ class AdversarialTrainer:
         ``augmentation(x, generator)``: a random transformation of a batch of
         inputs (see :mod:`skaae.augmentation`), applied to every mini-batch
         that :meth:`train_batch` receives (its inputs, neighbours and
-        labelled inputs), with this trainer's ``generator``. May be reassigned
+        labelled inputs), with this trainer's ``generator``; the
+        reconstruction's target stays the batch as given. May be reassigned
         between epochs.
     """
 
@@ -321,8 +322,12 @@ class AdversarialTrainer:
             codes = self.representation(codes, y)
         return self.decoder(codes)
 
-    def reconstruction_step(self, x, y=None, neighbors=None):
+    def reconstruction_step(self, x, y=None, neighbors=None, target=None):
         """Update encoder and decoder on one mini-batch; return the losses (detached).
+
+        The decoder's output for the codes of ``x`` is compared with
+        ``target`` (default ``x``: an augmented batch is compared with the
+        batch as given, so that the encoder learns to ignore the augmentation).
 
         With ``neighbors`` (one near row of the data per row of ``x``) and a
         positive ``neighbor_weight``, the step also minimises the
@@ -341,7 +346,7 @@ class AdversarialTrainer:
             codes, neighbor_codes = self.encode(torch.cat([x, neighbors])).split(len(x))
         else:
             codes = self.encode(x)
-        loss = self.reconstruction_loss(self.decode(codes, y), x)
+        loss = self.reconstruction_loss(self.decode(codes, y), x if target is None else target)
         if hasattr(self.representation, "penalty"):
             loss = loss + self.representation.penalty()
         neighborhood = None
@@ -635,10 +640,11 @@ class AdversarialTrainer:
         """
         if not isinstance(batch, Batch):
             batch = Batch(batch)
+        target = batch.x
         if self.augmentation is not None:
             batch = self._augmented(batch)
         x, y = batch.x, batch.y
-        reconstruction, neighborhood = self.reconstruction_step(x, y, batch.neighbors)
+        reconstruction, neighborhood = self.reconstruction_step(x, y, batch.neighbors, target)
         losses = [reconstruction]
         codes = self.encode(x)
         regularised, labels = codes, y

@@ -155,6 +155,24 @@ def test_inputs_neighbours_and_labelled_rows_are_each_augmented(digits, fast_par
     assert isinstance(trainer, AdversarialTrainer)
 
 
+def test_the_decoder_is_asked_for_the_batch_as_given(digits, fast_params):
+    model = AdversarialAutoencoder(**fast_params).fit(digits[0])
+    trainer = model._make_trainer(torch.device("cpu"))
+    trainer.generator.manual_seed(0)
+    trainer.augmentation = _Recorder(delta=0.25)
+    targets, loss = [], trainer.reconstruction_loss
+
+    def recording_loss(output, target):
+        targets.append(target)
+        return loss(output, target)
+
+    trainer.reconstruction_loss = recording_loss
+    x = torch.as_tensor(digits[0][:8], dtype=torch.float32)
+    trainer.train_batch(Batch(x))
+    torch.testing.assert_close(trainer.augmentation.batches[0], x)  # (the encoder got x + 0.25)
+    assert len(targets) == 1 and torch.equal(targets[0], x)
+
+
 def test_fits_with_it_are_reproducible_and_differ_from_fits_without(digits, fast_params):
     X, y = digits[0], digits[2]
     partial = np.where(np.arange(len(y)) % 5 == 0, y, -1)
