@@ -22,9 +22,9 @@ then teach the classifier. ``--no-augmentation`` fits the model without it.
     digit and the style code the handwriting. The title gives the test error.
 
 With ``OMP_NUM_THREADS=1`` on a 2-core AVX-512 EPYC (another job on the other
-core), 100 epochs (the default ``--max-iter``) took 250 s and gave a test
-error of 3.6 % (4 -> 9 is the commonest mistake, 83 of the 982 test 4s);
-without augmentation, 7.3 %. ``benchmarks/family.py``
+core), 100 epochs (the default ``--max-iter``) took 204 s and gave a test
+error of 4.2 % (4 -> 9 is the commonest mistake, 91 of the 982 test 4s,
+then 9 -> 4, 46 of the 1,009 9s); without augmentation, 7.3 %. ``benchmarks/family.py``
 fits the same model for 15 minutes.
 
 The script reads MNIST from ``../shared/data/mnist.npz`` (override with
