@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/family.py                 # digits + MNIST (about 55 minutes)
+    python benchmarks/family.py                 # digits + MNIST (about 50 minutes)
     python benchmarks/family.py --skip-mnist    # digits only (a few minutes)
     python benchmarks/family.py --budget 300    # shorter MNIST fits
 
