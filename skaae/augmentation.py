@@ -22,6 +22,7 @@ storable by :func:`skaae.save`, subclass ``sklearn.base.BaseEstimator`` (for
 ``get_params``) and add it to :data:`AUGMENTATIONS`.
 """
 
+import functools
 import math
 import numbers
 
@@ -99,14 +100,18 @@ class RandomShift(BaseEstimator):
         if shift == 0 or n == 0:
             return x.clone()
         images = F.pad(x.reshape(n, channels, height, width), (shift,) * 4, value=self.fill)
-        # A window of the padded image at offset (dy, dx) in [0, 2 * shift]
-        # is the image moved by (shift - dy, shift - dx).
+        padded_height, padded_width = height + 2 * shift, width + 2 * shift
+        # One gather: the flat index of every pixel of the window at offset
+        # (0, 0) of the padded image, moved to each sample's offset (dy, dx)
+        # in [0, 2 * shift], which is the image moved by (shift - dy, shift - dx).
+        arange = functools.partial(torch.arange, device=x.device)
+        window = (
+            arange(channels)[:, None, None] * (padded_height * padded_width)
+            + arange(height)[None, :, None] * padded_width
+            + arange(width)[None, None, :]
+        ).reshape(-1)
         dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1), generator=generator, device=x.device)
-        rows = (dy + torch.arange(height, device=x.device))[:, None, :, None]
-        columns = (dx + torch.arange(width, device=x.device))[:, None, None, :]
-        samples = torch.arange(n, device=x.device)[:, None, None, None]
-        planes = torch.arange(channels, device=x.device)[None, :, None, None]
-        return images[samples, planes, rows, columns].reshape(n, -1)
+        return images.reshape(n, -1).gather(1, window + dy * padded_width + dx)
 
     def _shape(self, n_features):
         """``(channels, height, width)``, checking the parameters against ``n_features``."""
