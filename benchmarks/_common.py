@@ -13,9 +13,12 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 
 import skaae
+from skaae.augmentation import RandomShift
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz"
+# What the suites' augmented models are told about MNIST: a digit moved by up to 2 pixels.
+MNIST_SHIFTS = RandomShift(image_shape=(28, 28), max_shift=2)
 
 
 def mnist_path_argument(parser):
@@ -96,6 +99,17 @@ def bar_table(rows):
         cells = [row["data"], row["measure"], value, reference, row["bar"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def partial_labels(y, per_class, seed=0):
+    """``y`` with ``per_class`` labels of each class kept (drawn with ``seed``), the rest -1."""
+    rng = np.random.RandomState(seed)
+    kept = np.concatenate(
+        [rng.choice(np.flatnonzero(y == k), per_class, replace=False) for k in np.unique(y)]
+    )
+    partial = np.full_like(y, -1)
+    partial[kept] = y[kept]
+    return partial
 
 
 def write_results(name, rows, output_dir, *, render=markdown, versions=None, **extra):

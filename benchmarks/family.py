@@ -40,10 +40,12 @@ import time
 
 import numpy as np
 from _common import (
+    MNIST_SHIFTS,
     RESULTS,
     knn_accuracy,
     load_mnist,
     mnist_path_argument,
+    partial_labels,
     write_results,
 )
 from sklearn.cluster import KMeans
@@ -53,7 +55,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.semi_supervised import LabelSpreading
 
 from skaae import AAEClassifier, AAEClustering, AdversarialAutoencoder
-from skaae.augmentation import RandomShift
 from skaae.metrics import cluster_accuracy, two_sample_statistics
 
 # MNIST fits evaluate the test set every this many epochs (the curve in the JSON).
@@ -138,12 +139,7 @@ def label_regularised_rows():
 
 def classifier_rows(path, budget):
     X, y, X_test, y_test = load_mnist(path, 10000)
-    rng = np.random.RandomState(0)
-    labelled = np.concatenate(
-        [rng.choice(np.flatnonzero(y == k), 10, replace=False) for k in range(10)]
-    )
-    y_partial = np.full_like(y, -1)
-    y_partial[labelled] = y[labelled]
+    y_partial = partial_labels(y, 10)
 
     def test_error(model):
         return float(np.mean(model.predict(X_test) != y_test))
@@ -160,9 +156,8 @@ def classifier_rows(path, budget):
         draws = model.prior_.sample(len(X_test), random_state=0)
         return two_sample_statistics(model.transform(X_test), draws, scale=model.prior_.std_)
 
-    shifts = RandomShift(image_shape=(28, 28), max_shift=2)
     print("AAEClassifier, 100 labels, augmentation=RandomShift((28, 28))", flush=True)
-    augmented, curve, wall = fit(y_partial, budget, augmentation=shifts)
+    augmented, curve, wall = fit(y_partial, budget, augmentation=MNIST_SHIFTS)
     print("AAEClassifier, 100 labels, no augmentation", flush=True)
     plain, plain_curve, _ = fit(y_partial, budget)
     spreading = LabelSpreading(kernel="knn", n_neighbors=7).fit(X, y_partial)
@@ -170,7 +165,7 @@ def classifier_rows(path, budget):
     # What the same model reaches with every label, in a sixth of the budget:
     # how far the 100 labels leave it from full supervision.
     print("AAEClassifier, every label, augmentation=RandomShift((28, 28))", flush=True)
-    _, supervised_curve, _ = fit(y, budget / 6, augmentation=shifts)
+    _, supervised_curve, _ = fit(y, budget / 6, augmentation=MNIST_SHIFTS)
     data = "MNIST 10k, 100 labels"
     rows = [
         {

@@ -67,12 +67,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from _common import (
+    MNIST_SHIFTS,
     RESULTS,
     bar_table,
     environment_line,
     knn_accuracy,
     load_mnist,
     mnist_path_argument,
+    partial_labels,
     write_results,
 )
 from family import TimeBudget
@@ -88,7 +90,6 @@ from skaae import (
     AdversarialAutoencoder,
     GaussianPrior,
 )
-from skaae.augmentation import RandomShift
 from skaae.metrics import cluster_accuracy, parzen_log_likelihood, select_parzen_bandwidth
 
 PAPER_PARZEN = (340.0, 2.0)
@@ -96,19 +97,6 @@ PAPER_PARZEN = (340.0, 2.0)
 # validation images lie in the last 10,000 training images).
 PARZEN_VALIDATION = slice(50000, 51000)
 PEERS = {"umap": "umap-learn", "openTSNE": "openTSNE"}
-# The images' own knowledge, for the AAEEmbedding rows that use it.
-SHIFTS = RandomShift(image_shape=(28, 28), max_shift=2)
-
-
-def partial_labels(y, per_class, seed=0):
-    """``y`` with ``per_class`` labels of each class kept (drawn with ``seed``), the rest -1."""
-    rng = np.random.RandomState(seed)
-    kept = np.concatenate(
-        [rng.choice(np.flatnonzero(y == k), per_class, replace=False) for k in np.unique(y)]
-    )
-    partial = np.full_like(y, -1)
-    partial[kept] = y[kept]
-    return partial
 
 
 def peer(module):
@@ -189,13 +177,15 @@ def methods(max_iter):
         (
             "skaae AAEEmbedding",
             f"unsupervised + RandomShift, {epochs}",
-            skaae_method(AAEEmbedding, max_iter=max_iter, augmentation=SHIFTS),
+            skaae_method(AAEEmbedding, max_iter=max_iter, augmentation=MNIST_SHIFTS),
             None,
         ),
         (
             "skaae AAEEmbedding",
             f"100 labels + RandomShift, {epochs}",
-            skaae_method(AAEEmbedding, labels_per_class=10, max_iter=max_iter, augmentation=SHIFTS),
+            skaae_method(
+                AAEEmbedding, labels_per_class=10, max_iter=max_iter, augmentation=MNIST_SHIFTS
+            ),
             None,
         ),
         ("PCA", "", pca, None),
