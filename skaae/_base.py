@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_array, check_random_state, validate_d
 from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_row_blocks
 from .training import PRECISIONS, TrainingDivergedError, precision_context
 
-__all__ = ["BaseAdversarialEstimator", "resolve_device"]
+__all__ = ["BaseAdversarialEstimator", "ModelPart", "resolve_device"]
 
 # Inference processes rows in blocks of about this many values (64 MiB as float32).
 _INFERENCE_BLOCK_VALUES = 1 << 24
@@ -51,19 +51,48 @@ def resolve_device(device):
     return device
 
 
+class ModelPart:
+    """A fitted attribute that is one network of the estimator's ``model_`` (read-only).
+
+    Parameters
+    ----------
+    path : str
+        The network's path in the model (``model_.get_submodule(path)``).
+    doc : str
+        What the network is.
+    """
+
+    def __init__(self, path, doc):
+        self.path = path
+        self.__doc__ = doc
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self
+        model = estimator.__dict__.get("model_")
+        if model is None:  # unfitted: hasattr() is False, as for any fitted attribute
+            raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
+        return model.get_submodule(self.path)
+
+
 class BaseAdversarialEstimator(BaseEstimator):
     """Plumbing shared by the adversarial autoencoder estimators.
 
-    Subclasses list their ``nn.Module`` fitted attributes in
-    ``_module_attributes`` and implement ``_run_epoch(epoch)`` (``epoch``
-    counts from 0 within this call to ``fit``) and ``_validation_loss()`` for
-    :meth:`_train_epochs`, with the optimisers in a ``_trainer`` that has
-    ``state_dict()`` / ``load_state_dict(state)`` (for rollbacks).
+    The fitted networks live in ``model_`` (an
+    :class:`~skaae.model.AutoencoderModel`); ``_module_attributes`` names
+    the :class:`ModelPart` attributes that expose them. Subclasses implement
+    ``_run_epoch(epoch)`` (``epoch`` counts from 0 within this call to
+    ``fit``) and ``_validation_loss()`` for :meth:`_train_epochs`, with the
+    optimisers in a ``_trainer`` that has ``state_dict()`` and
+    ``load_state_dict(state)`` (for rollbacks).
 
     For :func:`skaae.save` / :func:`skaae.load`, subclasses also list their
     other fitted attributes in ``_json_attributes`` (stored as JSON) and
     ``_array_attributes`` (numpy arrays or None), and implement
-    ``_build_networks()``: fresh modules built from those attributes alone.
+    ``_build_networks()``: a fresh ``model_`` built from those attributes alone.
     """
 
     _module_attributes = ()
@@ -226,10 +255,9 @@ class BaseAdversarialEstimator(BaseEstimator):
         """The device to compute on now; moves the networks there if needed."""
         device = resolve_device(self.device)
         with _DEVICE_LOCK:
-            for name in self._module_attributes:
-                module = getattr(self, name, None)
-                if module is not None and next(module.parameters()).device != device:
-                    module.to(device)
+            model = self.__dict__.get("model_")
+            if model is not None and model.device != device:
+                model.to(device)
         return device
 
     # ----------------------------------------------------------- training
@@ -331,8 +359,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         if resume:
             self._restore(start)
             return
-        for name in self._module_attributes:
-            self.__dict__.pop(name, None)
+        self.__dict__.pop("model_", None)
         self.__dict__.pop("_trainer", None)
 
     def _snapshot(self):
@@ -358,29 +385,21 @@ class BaseAdversarialEstimator(BaseEstimator):
             self._trainer.load_state_dict(copy.deepcopy(snapshot["trainer"]))
 
     def _weights(self):
-        """A copy of every network's weights."""
-        return {
-            name: copy.deepcopy(getattr(self, name).state_dict())
-            for name in self._module_attributes
-        }
+        """A copy of the model's weights."""
+        return copy.deepcopy(self.model_.state_dict())
 
     def _load_weights(self, weights):
-        for name, state in weights.items():
-            getattr(self, name).load_state_dict(state)
+        self.model_.load_state_dict(weights)
 
     def __sklearn_is_fitted__(self):
-        return all(name in self.__dict__ for name in self._module_attributes)
+        return "model_" in self.__dict__
 
     # ----------------------------------------------------------- inference
-    # The precision of inference: see _inference_model.
-    _inference_dtype = torch.float32
-
     def _infer(self, function, X, *aligned):
         """``function(model, block, device, *aligned_blocks)`` over ``X`` in large batches.
 
-        ``model`` is this estimator with its networks in eval mode and in the
-        inference precision (see :meth:`_inference_model`); ``function``
-        computes with ``model``, never ``self``. ``aligned`` arrays (e.g.
+        ``model`` is the fitted model in eval mode and in the inference
+        precision (see :meth:`_inference_model`). ``aligned`` arrays (e.g.
         labels) have one entry per row of ``X`` and are cut into the same
         blocks. With ``precision="bfloat16"`` it runs under autocast
         (bfloat16 results come back as float32).
@@ -393,32 +412,24 @@ class BaseAdversarialEstimator(BaseEstimator):
             )
 
     def _inference_model(self, device, input_dtype):
-        """A shallow copy of this estimator whose networks compute inference.
+        """The model that computes inference, in eval mode.
 
         Inference computes in the precision of the input, as scikit-learn's
-        estimators do: float64 input runs float64 copies of the networks on
-        the CPU, float32 input the float32 networks themselves (about twice
-        as fast). In float32, BLAS kernels change with the number of rows,
-        which changes a row's result in its last bits (about 5e-7), so the
-        output for a sample depends slightly on the other samples of the
-        call; in float64 that noise is about 1e-16. On CUDA, and with
-        ``precision="bfloat16"`` (asked for speed), the float32 networks
-        always run.
+        estimators do: float64 input runs a float64 copy of the model on the
+        CPU, float32 input the float32 model itself (about twice as fast). In
+        float32, BLAS kernels change with the number of rows, which changes a
+        row's result in its last bits (about 5e-7), so the output for a
+        sample depends slightly on the other samples of the call; in float64
+        that noise is about 1e-16. On CUDA, and with ``precision="bfloat16"``
+        (asked for speed), the float32 model always runs.
         """
-        model = object.__new__(type(self))
-        model.__dict__.update(self.__dict__)
         exact = (
             device.type == "cpu"
             and np.dtype(input_dtype) == np.float64
             and self.precision == "float32"
         )
-        model._inference_dtype = torch.float64 if exact else torch.float32
-        for name in self._module_attributes:
-            module = getattr(self, name)
-            if exact:
-                module = copy.deepcopy(module).to(torch.float64)
-            setattr(model, name, module.eval())
-        return model
+        model = copy.deepcopy(self.model_).to(torch.float64) if exact else self.model_
+        return model.eval()
 
     def _map_batches(self, function, X, *aligned):
         """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
@@ -440,10 +451,9 @@ class BaseAdversarialEstimator(BaseEstimator):
         # and pickling must not drop the trainer or swap the networks of self.
         state = dict(super().__getstate__())
         state.pop("_trainer", None)
-        for name in self._module_attributes:
-            module = state.get(name)
-            if module is not None and next(module.parameters()).device.type != "cpu":
-                state[name] = copy.deepcopy(module).to("cpu")
+        model = state.get("model_")
+        if model is not None and model.device.type != "cpu":
+            state["model_"] = copy.deepcopy(model).to("cpu")
         return state
 
     def __sklearn_tags__(self):

@@ -23,14 +23,15 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._base import _float_dtype, _layer_sizes
+from ._base import ModelPart, _float_dtype, _layer_sizes
 from ._labels import known_classes, label_indices, unlabelled_mask
 from ._neighbors import GROUP_ROWS, nearest_neighbors, search_components
+from ._network_mixin import codes_tensor, input_tensor
 from ._spectral import SPECTRAL_START_EPOCHS, SPECTRAL_START_STEPS, spectral_clusters
 from .autoencoder import AdversarialAutoencoder
+from .model import AutoencoderModel, LatentPart
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
-from .training import LatentPart
 
 __all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
 
@@ -101,6 +102,10 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     """
 
     _module_attributes = ("encoder_", "decoder_", "discriminator_", "categorical_discriminator_")
+    categorical_discriminator_ = ModelPart(
+        "discriminators.0", "The discriminator of the categorical part."
+    )
+    discriminator_ = ModelPart("discriminators.1", "The discriminator of the style part.")
     _json_attributes = (*AdversarialAutoencoder._json_attributes, "categorical_prior_")
 
     _parameter_constraints = {
@@ -150,15 +155,26 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         k = self.categorical_prior_.n_components_
         # The logits ride along with the style: a stochastic encoder's noise
         # also perturbs them, which regularises the classifier.
-        self.encoder_ = make_encoder(
+        encoder = make_encoder(
             structure["posterior"], n_features, hidden, k + n_components, activation
         )
-        self.decoder_ = make_mlp(self._decoder_width(), hidden[::-1], n_features, activation)
-        self.discriminator_ = make_mlp(n_components, discriminator_hidden, 1, activation)
-        self.categorical_discriminator_ = make_mlp(k, discriminator_hidden, 1, activation)
+        decoder = make_mlp(self._decoder_width(), hidden[::-1], n_features, activation)
+        style_discriminator = make_mlp(n_components, discriminator_hidden, 1, activation)
+        categorical_discriminator = make_mlp(k, discriminator_hidden, 1, activation)
+        parts = [
+            LatentPart(self.categorical_prior_, categorical_discriminator, slice(0, k)),
+            LatentPart(self.prior_, style_discriminator, slice(k, k + n_components)),
+        ]
+        self.model_ = AutoencoderModel(
+            encoder, decoder, parts, self._reconstruction(), self._make_representation()
+        )
 
     def _decoder_width(self):
         return self.categorical_prior_.n_components_ + self._fitted_structure["n_components"]
+
+    def _make_representation(self):
+        """The module between the code and the decoder; None: the decoder reads ``[y, z]``."""
+        return None
 
     def _is_conditional(self):
         return False
@@ -172,11 +188,6 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     def _style(self):
         return slice(self.categorical_prior_.n_components_, None)
 
-    def _activate(self, raw):
-        k = self.categorical_prior_.n_components_
-        probabilities = self.categorical_prior_.activate(raw[:, :k])
-        return torch.cat([probabilities, self.prior_.activate(raw[:, k:])], dim=1)
-
     # ------------------------------------------------------------- training
     def _label_indices_for_fit(self, y, method="fit"):
         if y is None or not hasattr(self, "classes_"):
@@ -185,16 +196,11 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
 
     def _make_trainer(self, device):
         k = self.categorical_prior_.n_components_
-        parts = [
-            LatentPart(self.categorical_prior_, self.categorical_discriminator_, slice(0, k)),
-            LatentPart(self.prior_, self.discriminator_, slice(k, k + self.n_components)),
-        ]
         supervised = hasattr(self, "classes_")
         # The spectral start's clusters train the categories as labels would.
         starting = not supervised and self.__dict__.get("_labelled_source") is not None
         return self._new_trainer(
             device,
-            parts,
             classifier_columns=slice(0, k) if supervised or starting else None,
             supervised_weight=self.supervised_weight if supervised else float(starting),
             neighbor_map=False,
@@ -366,22 +372,17 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     def _decode(self, Z, conditions=None):
         """Decoded data of style codes ``Z`` in the categories ``conditions``."""
 
+        k = self.categorical_prior_.n_components_
+
         def decode(model, block, device, categories):
-            style = torch.as_tensor(block, dtype=model._inference_dtype, device=device)
+            style = codes_tensor(model, block, device)
             categories = torch.as_tensor(categories, dtype=torch.long, device=device)
-            one_hot = F.one_hot(categories, model.categorical_prior_.n_components_)
-            codes = torch.cat([one_hot.to(style.dtype), style], dim=1)
-            return model._from_model_output(model._decoder_output(codes, device))
+            codes = torch.cat([F.one_hot(categories, k).to(style.dtype), style], dim=1)
+            return model.to_data(model.decode(codes))
 
         decoded = self._infer(decode, Z, conditions)
         self._check_finite_output(decoded, "decoded data")
         return decoded
-
-    def _decoder_output(self, codes, device, labels=None):
-        representation = self._representation()
-        if representation is not None:
-            codes = representation.to(device)(codes, None)
-        return self.decoder_(codes)
 
     def _condition_indices(self, y, n_samples, random_state=None):
         """Category indices from class labels (or cluster numbers); None draws them."""
@@ -405,8 +406,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         categories = self._categories()
 
         def probabilities(model, block, device):
-            x = model._to_model_input(block, device)
-            return model._embed(x)[:, categories].double()
+            return model.embed(input_tensor(model, block, device))[:, categories].double()
 
         return self._infer(probabilities, X)
 
@@ -414,7 +414,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         style = self._style()
 
         def style_codes(model, block, device):
-            return model._embed(model._to_model_input(block, device))[:, style]
+            return model.embed(input_tensor(model, block, device))[:, style]
 
         codes = self._infer(style_codes, X)
         self._check_finite_output(codes, "codes")

@@ -1,101 +1,86 @@
-"""The networks of the AdversarialAutoencoder family, and how data passes through them.
+"""The model of the AdversarialAutoencoder family, and how data pass through it.
 
-:class:`NetworkMixin` builds the encoder, decoder and discriminator from the
-fitted structure, scales data into the networks and back out, and encodes
-and decodes for the public methods of inference.
+:class:`NetworkMixin` builds the :class:`~skaae.model.AutoencoderModel` from
+the fitted structure and runs inference through it: the model's one forward
+path, the same that training uses.
 """
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_array
 
-from ._base import _check_float32_range, _layer_sizes
+from ._base import ModelPart, _check_float32_range, _layer_sizes
+from .losses import make_reconstruction_loss
+from .model import AutoencoderModel, LatentPart
 from .nn import LabelConditioning, make_encoder, make_mlp
 
-__all__ = ["NetworkMixin"]
+__all__ = ["NetworkMixin", "codes_tensor", "input_tensor"]
+
+
+def input_tensor(model, block, device):
+    """Rows of X as the model's input: through float32 (the training dtype), then scaled."""
+    x = torch.as_tensor(np.ascontiguousarray(block, dtype=np.float32), device=device)
+    return model.to_model(x.to(model.dtype))
+
+
+def codes_tensor(model, block, device):
+    """Codes (or class indices' companions) as a tensor in the model's dtype."""
+    return torch.as_tensor(block, dtype=model.dtype, device=device)
 
 
 class NetworkMixin:
-    """The networks of :class:`~skaae.AdversarialAutoencoder` and its subclasses.
+    """The model of :class:`~skaae.AdversarialAutoencoder` and its subclasses."""
 
-    Subclasses with another code override ``_build_networks``,
-    ``_representation``, ``_activate``, ``_decode`` and ``_decoder_output``
-    (see :class:`~skaae._categorical.CategoricalStyleAutoencoder`).
-    """
+    encoder_ = ModelPart("encoder", "The encoder network q(z|x).")
+    decoder_ = ModelPart("decoder", "The decoder network p(x|z).")
+    discriminator_ = ModelPart("discriminators.0", "The discriminator of the code.")
 
     def _build_networks(self):
-        """Set fresh ``encoder_``, ``decoder_`` and ``discriminator_``.
+        """Set a fresh ``model_``, shaped by ``n_features_in_`` and ``_fitted_structure``.
 
-        They are shaped by ``n_features_in_`` and ``_fitted_structure`` only,
-        so that :func:`skaae.load` can rebuild them without data before loading
-        their weights. Draws from torch's global generator: callers seed it.
+        Built from fitted attributes alone, so that :func:`skaae.load` can
+        rebuild it without data before loading its weights. Draws from
+        torch's global generator: callers seed it.
         """
         structure, n_features = self._fitted_structure, self.n_features_in_
         n_components, activation = structure["n_components"], structure["activation"]
         hidden = _layer_sizes(structure["hidden_layer_sizes"])
-        self.encoder_ = make_encoder(
-            structure["posterior"], n_features, hidden, n_components, activation
-        )
+        encoder = make_encoder(structure["posterior"], n_features, hidden, n_components, activation)
         n_conditions = len(self.classes_) if self._is_conditional() else 0
-        self.decoder_ = make_mlp(n_components + n_conditions, hidden[::-1], n_features, activation)
+        decoder = make_mlp(n_components + n_conditions, hidden[::-1], n_features, activation)
         n_slots = self.prior_.n_modes_ + 1 if self._is_label_regularised() else 0
-        self.discriminator_ = make_mlp(
+        discriminator = make_mlp(
             n_components + n_slots,
             _layer_sizes(structure["discriminator_layer_sizes"]),
             1,
             activation,
         )
+        part = LatentPart(
+            self.prior_,
+            discriminator,
+            slice(0, n_components),
+            label_conditioned=self._is_label_regularised(),
+        )
+        representation = LabelConditioning(len(self.classes_)) if self._is_conditional() else None
+        self.model_ = AutoencoderModel(
+            encoder, decoder, [part], self._reconstruction(), representation
+        )
 
-    def _representation(self):
-        """The module between codes and decoder (the label, when conditional), or None."""
-        return LabelConditioning(len(self.classes_)) if self._is_conditional() else None
+    def _reconstruction(self):
+        """The fitted reconstruction loss, with its input scaling."""
+        return make_reconstruction_loss(self.reconstruction_loss_, self._offset, self._scale)
 
     def _decode(self, Z, conditions=None):
         """Decoded data of the codes ``Z`` (with class indices ``conditions``, if any)."""
         aligned = () if conditions is None else (conditions,)
 
         def decode(model, block, device, *labels):
-            codes = torch.as_tensor(block, dtype=model._inference_dtype, device=device)
-            return model._from_model_output(model._decoder_output(codes, device, *labels))
+            y = torch.as_tensor(labels[0], dtype=torch.long, device=device) if labels else None
+            return model.to_data(model.decode(codes_tensor(model, block, device), y))
 
         decoded = self._infer(decode, Z, *aligned)
         self._check_finite_output(decoded, "decoded data")
         return decoded
-
-    def _decoder_output(self, codes, device, labels=None):
-        """The decoder's raw output for ``codes`` (through the representation, if any)."""
-        representation = self._representation()
-        if representation is not None:
-            if labels is not None:
-                labels = torch.as_tensor(labels, dtype=torch.long, device=device)
-            codes = representation.to(device)(codes, labels)
-        return self.decoder_(codes)
-
-    def _embed(self, x):
-        """The encoder's code for ``transform``; its noise (if any) from a fixed seed."""
-        return self._activate(self.encoder_.embed(x, torch.Generator(x.device).manual_seed(0)))
-
-    def _activate(self, raw):
-        """Codes from the encoder's raw output (the softmax of a categorical prior)."""
-        return self.prior_.activate(raw)
-
-    def _to_model_input(self, block, device):
-        dtype = self._inference_dtype
-        # Through float32 first: the networks were trained on float32 inputs.
-        x = torch.as_tensor(np.ascontiguousarray(block, dtype=np.float32), device=device).to(dtype)
-        if self._offset is not None:
-            x = (
-                x - torch.as_tensor(self._offset, dtype=torch.float32, device=device).to(dtype)
-            ) / torch.as_tensor(self._scale, dtype=torch.float32, device=device).to(dtype)
-        return x
-
-    def _from_model_output(self, output):
-        if self.reconstruction_loss_ == "bce":
-            return torch.sigmoid(output)
-        scale = torch.as_tensor(self._scale, dtype=torch.float32, device=output.device)
-        offset = torch.as_tensor(self._offset, dtype=torch.float32, device=output.device)
-        scale, offset = scale.to(output.dtype), offset.to(output.dtype)
-        return output * scale + offset
 
     def _validate_codes(self, Z):
         Z = check_array(Z, dtype=(np.float64, np.float32), input_name="Z")

@@ -4,8 +4,7 @@
 arguments to the trainer: it validates the data, initialises a fresh model
 (or checks the one it resumes), sets up the mini-batch sources and the
 :class:`~skaae.training.AdversarialTrainer`, and runs the epochs of the loop
-in :class:`~skaae._base.BaseAdversarialEstimator`. The reconstruction losses
-live here too.
+in :class:`~skaae._base.BaseAdversarialEstimator`.
 """
 
 import itertools
@@ -13,27 +12,16 @@ import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ._batching import make_batch_source
 from ._labels import check_labels
 from ._neighbors import search_components
 from .augmentation import check_augmentation, in_model_units
+from .losses import RECONSTRUCTION_LOSSES, choose_reconstruction_loss
 from .priors import resolve_prior
-from .training import AdversarialTrainer, LatentPart, has_native_bfloat16
+from .training import AdversarialTrainer, has_native_bfloat16
 
 __all__ = ["TrainingMixin"]
-
-
-def _bce_loss(logits, x):
-    return F.binary_cross_entropy_with_logits(logits, x)
-
-
-def _mse_loss(output, x):
-    return F.mse_loss(output, x)
-
-
-_RECONSTRUCTION_LOSSES = {"bce": _bce_loss, "mse": _mse_loss}
 
 # What continues training, and how to start afresh instead, per method.
 _RESUMING = {
@@ -87,7 +75,7 @@ class TrainingMixin:
             self._check_warm_start_structure(*_RESUMING[method])
             self._check_reconstruction_range(summary)
         else:
-            loss = self._choose_reconstruction_loss(summary)
+            loss = choose_reconstruction_loss(self.reconstruction_loss, summary)
             self._check_reconstruction_range(summary, loss)
             self._initialise(summary, seed, loss, y)
 
@@ -143,7 +131,7 @@ class TrainingMixin:
         self.prior_ = resolve_prior(self.prior, self.n_components)
         self._set_classes(y)
         self.reconstruction_loss_ = loss
-        self._offset, self._scale = self._input_scaling(summary)
+        self._offset, self._scale = RECONSTRUCTION_LOSSES[loss].input_scaling(summary)
         self._record_structure()
         with torch.random.fork_rng(devices=[]):
             # The CPU generator only: torch.manual_seed would reseed CUDA too.
@@ -155,26 +143,10 @@ class TrainingMixin:
         self.__dict__.pop("_trainer", None)
 
     def _check_reconstruction_range(self, summary, loss=None):
-        """Raise if the BCE loss (``loss``, default the fitted one) meets X outside [0, 1]."""
-        loss = self.reconstruction_loss_ if loss is None else loss
-        if loss == "bce" and (summary.min < 0 or summary.max > 1):
-            raise ValueError(
-                f"reconstruction_loss='bce' needs X in [0, 1]; got values in "
-                f"[{summary.min:.4g}, {summary.max:.4g}]. Scale X, or use "
-                "reconstruction_loss='mse'."
-            )
-
-    def _choose_reconstruction_loss(self, summary):
-        if self.reconstruction_loss != "auto":
-            return self.reconstruction_loss
-        return "bce" if 0.0 <= summary.min and summary.max <= 1.0 else "mse"
-
-    def _input_scaling(self, summary):
-        """Offset and scale that standardise the features for the MSE loss."""
-        if self.reconstruction_loss_ != "mse":
-            return None, None
-        mean, std = summary.mean, np.sqrt(summary.var)
-        return mean, np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+        """Raise if X is outside the domain of ``loss`` (default: the fitted loss)."""
+        RECONSTRUCTION_LOSSES[self.reconstruction_loss_ if loss is None else loss].check_range(
+            summary
+        )
 
     def _set_sources(self, X, train, validation, labels, device, resume=False):
         """Set the mini-batch sources of this fit (see ``_clear_sources``).
@@ -218,24 +190,15 @@ class TrainingMixin:
         )
 
     def _make_trainer(self, device):
-        part = LatentPart(
-            self.prior_,
-            self.discriminator_,
-            slice(0, self.n_components),
-            label_conditioned=self._is_label_regularised(),
-        )
-        return self._new_trainer(device, [part])
+        return self._new_trainer(device)
 
-    def _new_trainer(self, device, parts, **options):
-        """An ``AdversarialTrainer`` of the latent ``parts`` with this model's settings.
+    def _new_trainer(self, device, **options):
+        """An ``AdversarialTrainer`` of ``model_`` with this estimator's settings.
 
         ``options`` (e.g. those of a supervised phase) go to the trainer as given.
         """
         return AdversarialTrainer(
-            self.encoder_,
-            self.decoder_,
-            parts,
-            _RECONSTRUCTION_LOSSES[self.reconstruction_loss_],
+            self.model_,
             learning_rate=self.learning_rate,
             discriminator_learning_rate=self.discriminator_learning_rate,
             adversarial_weight=self._adversarial_weight(),
@@ -243,7 +206,6 @@ class TrainingMixin:
             max_grad_norm=self.max_grad_norm,
             neighbor_weight=self._neighbor_weight(),
             generator=torch.Generator(device),
-            representation=self._representation(),
             precision=self.precision,
             average_weights=self.average_weights,
             **options,

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
@@ -10,8 +11,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from ._base import BaseAdversarialEstimator, _float_dtype
 from ._label_mixin import LabelMixin
 from ._labels import check_labels
-from ._network_mixin import NetworkMixin
-from ._training_mixin import _RECONSTRUCTION_LOSSES, TrainingMixin
+from ._network_mixin import NetworkMixin, input_tensor
+from ._training_mixin import TrainingMixin
 from .nn import ACTIVATIONS, ENCODERS
 from .priors import PRIORS, Prior
 
@@ -537,7 +538,7 @@ class AdversarialAutoencoder(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         codes = self._infer(
-            lambda model, block, device: model._embed(model._to_model_input(block, device)), X
+            lambda model, block, device: model.embed(input_tensor(model, block, device)), X
         )
         self._check_finite_output(codes, "codes")
         return codes.astype(_float_dtype(X), copy=False)
@@ -632,13 +633,13 @@ class AdversarialAutoencoder(
             if y is None:
                 raise ValueError("This model is conditional (conditional=True): score needs y.")
             aligned = (self._condition_indices(check_labels(y, X), X.shape[0]),)
-        reconstruction_loss = _RECONSTRUCTION_LOSSES[self.reconstruction_loss_]
 
         def summed_loss(model, block, device, *labels):
-            x = model._to_model_input(block, device)
+            x = input_tensor(model, block, device)
+            y = torch.as_tensor(labels[0], dtype=torch.long, device=device) if labels else None
             # In float64: squared errors of large (finite float32) inputs overflow float32.
-            output = model._decoder_output(model._embed(x), device, *labels).double()
-            return reconstruction_loss(output, x.double()).reshape(1) * len(block)
+            output = model.decode(model.embed(x), y).double()
+            return model.reconstruction_loss(output, x.double()).reshape(1) * len(block)
 
         losses = self._infer(summed_loss, X, *aligned)
         self._check_finite_output(losses, "reconstruction loss")

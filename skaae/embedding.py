@@ -3,13 +3,13 @@
 import numbers
 import warnings
 
-import torch
 from sklearn.base import ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _float_dtype
+from ._base import ModelPart, _float_dtype
 from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+from ._network_mixin import codes_tensor, input_tensor
 from .nn import ClusterHeads
 
 __all__ = ["AAEEmbedding"]
@@ -117,6 +117,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     """
 
     _module_attributes = (*CategoricalStyleAutoencoder._module_attributes, "cluster_heads_")
+    cluster_heads_ = ModelPart("representation", "The learned cluster heads.")
     # In JSON, not as a tensor: with labels, labels_ holds class labels (strings, too).
     _json_attributes = (*CategoricalStyleAutoencoder._json_attributes, "labels_")
     _parameter_constraints = {
@@ -240,9 +241,11 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
 
+        hard = self.assignment == "hard"
+
         def embed(model, block, device):
-            codes = model._embed(model._to_model_input(block, device))
-            return model.cluster_heads_.place(codes, hard=model.assignment == "hard")
+            codes = model.embed(input_tensor(model, block, device))
+            return model.representation.place(codes, hard=hard)
 
         embedding = self._infer(embed, X)
         self._check_finite_output(embedding, "embedding")
@@ -272,8 +275,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
             )
 
         def decode(model, block, device):
-            points = torch.as_tensor(block, dtype=model._inference_dtype, device=device)
-            return model._from_model_output(model.decoder_(points))
+            return model.to_data(model.decoder(codes_tensor(model, block, device)))
 
         decoded = self._infer(decode, Z)
         self._check_finite_output(decoded, "decoded data")
@@ -309,9 +311,8 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
             return len(self.classes_)
         return 16 if self.n_clusters is None else self.n_clusters
 
-    def _build_networks(self):
-        super()._build_networks()
-        self.cluster_heads_ = ClusterHeads(
+    def _make_representation(self):
+        return ClusterHeads(
             self.categorical_prior_.n_components_,
             self._fitted_structure["n_components"],
             self.min_distance * self.prior_.std_,
@@ -319,6 +320,3 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
     def _decoder_width(self):
         return self._fitted_structure["n_components"]
-
-    def _representation(self):
-        return self.cluster_heads_

@@ -45,12 +45,10 @@ The paper's variants are options of the same loop, not other loops:
 import contextlib
 import platform
 import time
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ._averaging import WeightAverage
 from ._neighborhood import (
@@ -61,6 +59,7 @@ from ._neighborhood import (
     smoothness_loss,
 )
 from .metrics import _two_sample_statistics
+from .model import LatentPart
 
 __all__ = ["AdversarialTrainer", "Batch", "LatentPart", "TrainingDivergedError"]
 
@@ -73,32 +72,6 @@ _MATCH_SAMPLE_SIZE = 1000
 
 class TrainingDivergedError(ValueError, FloatingPointError):
     """A loss became NaN or infinite during training."""
-
-
-@dataclass
-class LatentPart:
-    """One slice of the code, regularised towards its own prior.
-
-    Parameters
-    ----------
-    prior : Prior
-        Bound prior of this part.
-    discriminator : nn.Module
-        Maps ``(batch, width)`` codes to ``(batch, 1)`` logits.
-    columns : slice
-        Which columns of the encoder's output belong to this part; the
-        prior's ``activate`` maps them to the part's codes.
-    label_conditioned : bool, default=False
-        Label regularisation: the discriminator's input is the code followed
-        by the one-hot label with an extra last slot for "unlabelled"
-        (``prior.n_modes_ + 1`` columns), and the prior draw paired with a
-        sample of class k comes from component k.
-    """
-
-    prior: object
-    discriminator: nn.Module
-    columns: slice
-    label_conditioned: bool = False
 
 
 class Batch(NamedTuple):
@@ -129,12 +102,9 @@ class AdversarialTrainer:
 
     Parameters
     ----------
-    encoder, decoder : nn.Module
-        Networks following the contract of :mod:`skaae.nn`.
-    parts : list of LatentPart
-        The regularised parts of the code.
-    reconstruction_loss : callable
-        ``loss(decoder_output, x)`` returning a scalar tensor.
+    model : AutoencoderModel
+        The model to train (:mod:`skaae.model`): its networks, latent parts,
+        representation and reconstruction loss.
     learning_rate : float
         Adam step size of the encoder and decoder (reconstruction and
         generator phases, one shared optimiser).
@@ -151,11 +121,6 @@ class AdversarialTrainer:
     max_grad_norm : float or None, default=None
         When set, every optimiser step first clips the global norm of its
         gradients to this value (``torch.nn.utils.clip_grad_norm_``).
-    representation : nn.Module or None, default=None
-        Maps ``(codes, y)`` to the decoder's input (see :mod:`skaae.nn`); its
-        parameters train with the autoencoder, and its ``penalty()``, if it
-        has one, is added to the reconstruction loss. None: the decoder reads
-        the codes.
     classifier_columns : slice or None, default=None
         Columns of the encoder's output that are class logits: enables the
         supervised phase on each batch's ``labelled`` part.
@@ -188,17 +153,13 @@ class AdversarialTrainer:
 
     def __init__(
         self,
-        encoder,
-        decoder,
-        parts,
-        reconstruction_loss,
+        model,
         learning_rate,
         discriminator_learning_rate,
         adversarial_weight,
         discriminator_noise,
         generator,
         max_grad_norm=None,
-        representation=None,
         classifier_columns=None,
         supervised_weight=1.0,
         precision="float32",
@@ -207,10 +168,8 @@ class AdversarialTrainer:
         average_weights=False,
         augmentation=None,
     ):
-        self.encoder = encoder
-        self.decoder = decoder
-        self.parts = parts
-        self.representation = representation
+        self.model = model
+        parts = model.parts
         self.classifier_columns = classifier_columns
         self.supervised_weight = supervised_weight
         self._label_conditioned = any(part.label_conditioned for part in parts)
@@ -222,21 +181,21 @@ class AdversarialTrainer:
         ]
         self._continuous_parts = [part for part in parts if not part.prior.categorical]
         self.neighbor_map = neighbor_map
-        self.reconstruction_loss = reconstruction_loss
         self.generator = generator
         self.precision = precision
         self.augmentation = augmentation
         # Draws of the prior-match monitor come from their own generator, so
         # that watching the training does not change it.
         self.monitor_generator = torch.Generator(generator.device)
-        self.device = next(encoder.parameters()).device
-        autoencoder = [encoder, decoder] + ([representation] if representation else [])
+        self.device = model.device
+        autoencoder = [model.encoder, model.decoder, model.representation]
         self.autoencoder_optimizer = _adam(
-            [p for module in autoencoder for p in module.parameters()], learning_rate
+            [p for module in autoencoder if module is not None for p in module.parameters()],
+            learning_rate,
         )
         self.weight_average = None
         self.discriminator_optimizer = _adam(
-            [p for part in parts for p in part.discriminator.parameters()],
+            model.discriminators.parameters(),
             discriminator_learning_rate,
             betas=(0.5, 0.9),
         )
@@ -308,19 +267,7 @@ class AdversarialTrainer:
         ``generator`` draws a stochastic encoder's noise (default: the
         training generator).
         """
-        return self.activate(self.encoder(x, self.generator if generator is None else generator))
-
-    def activate(self, raw):
-        """Map the encoder's raw output to codes, part by part (see ``Prior.activate``)."""
-        if len(self.parts) == 1:  # the part spans the whole code
-            return self.parts[0].prior.activate(raw)
-        return torch.cat([part.prior.activate(raw[:, part.columns]) for part in self.parts], 1)
-
-    def decode(self, codes, y=None):
-        """The decoder's output for ``codes`` (through the representation, if any)."""
-        if self.representation is not None:
-            codes = self.representation(codes, y)
-        return self.decoder(codes)
+        return self.model.encode(x, self.generator if generator is None else generator)
 
     def reconstruction_step(self, x, y=None, neighbors=None, target=None):
         """Update encoder and decoder on one mini-batch; return the losses (detached).
@@ -346,9 +293,10 @@ class AdversarialTrainer:
             codes, neighbor_codes = self.encode(torch.cat([x, neighbors])).split(len(x))
         else:
             codes = self.encode(x)
-        loss = self.reconstruction_loss(self.decode(codes, y), x if target is None else target)
-        if hasattr(self.representation, "penalty"):
-            loss = loss + self.representation.penalty()
+        output = self.model.decode(codes, y)
+        loss = self.model.reconstruction_loss(output, x if target is None else target)
+        if hasattr(self.model.representation, "penalty"):
+            loss = loss + self.model.representation.penalty()
         neighborhood = None
         if with_neighbors:
             # In float32 under bfloat16 autocast too: the losses stay float32.
@@ -480,7 +428,7 @@ class AdversarialTrainer:
         """
         views = views or self.categorical_views
         encode, reference = self.encode, codes
-        if getattr(self.encoder, "stochastic", False):
+        if getattr(self.model.encoder, "stochastic", False):
             # One noise draw for the row and its moves, so that the divergence
             # measures the move and not the encoder's sampling noise.
             noise = self._smoothness_noise()
@@ -514,7 +462,7 @@ class AdversarialTrainer:
     @property
     def has_map(self):
         """Whether the neighbourhood term lays out a map (see :meth:`map_codes`)."""
-        if getattr(self.representation, "is_embedding", False):
+        if getattr(self.model.representation, "is_embedding", False):
             return True
         return bool(self.neighbor_map and self._continuous_parts)
 
@@ -529,8 +477,8 @@ class AdversarialTrainer:
         """
         if not self.has_map:
             return None
-        if getattr(self.representation, "is_embedding", False):
-            return self.representation(codes) / self.parts[-1].prior.std_
+        if getattr(self.model.representation, "is_embedding", False):
+            return self.model.representation(codes) / self.model.parts[-1].prior.std_
         return torch.cat(
             [codes[:, part.columns] / part.prior.std_ for part in self._continuous_parts], 1
         )
@@ -538,7 +486,7 @@ class AdversarialTrainer:
     def discriminator_step(self, codes, y=None):
         """Update the discriminators on prior draws vs. ``codes``; return the loss."""
         loss = 0.0
-        for part in self.parts:
+        for part in self.model.parts:
             fake = codes[:, part.columns].detach()
             real = self._prior_draw(part, y, len(fake))
             inputs = self._noisy(torch.cat([real, fake]), part)
@@ -561,7 +509,7 @@ class AdversarialTrainer:
         """
         loss = 0.0
         try:
-            for part in self.parts:
+            for part in self.model.parts:
                 part.discriminator.requires_grad_(False)
                 inputs = self._noisy(codes[:, part.columns], part)
                 if part.label_conditioned:
@@ -571,7 +519,7 @@ class AdversarialTrainer:
                 loss = loss + F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
             _step(self.autoencoder_optimizer, self.adversarial_weight * loss, self.max_grad_norm)
         finally:  # an interrupt must not leave a frozen discriminator behind
-            for part in self.parts:
+            for part in self.model.parts:
                 part.discriminator.requires_grad_(True)
         return loss.detach()
 
@@ -594,7 +542,7 @@ class AdversarialTrainer:
                 views = self.component_views
                 loss = loss + self.smoothness_loss(rows, neighbors, codes, views)
         else:
-            logits = self.encoder(x, self.generator)[:, self.classifier_columns]
+            logits = self.model.encoder(x, self.generator)[:, self.classifier_columns]
             loss = F.cross_entropy(logits, y)
         _step(self.autoencoder_optimizer, self.supervised_weight * loss, self.max_grad_norm)
         return loss.detach()
@@ -765,14 +713,14 @@ class AdversarialTrainer:
             a mixture).
         """
         energy, nearest = 0.0, 0.0
-        for part in self.parts:
+        for part in self.model.parts:
             z = codes[:, part.columns].float()
             real = part.prior.draw(len(z), self.monitor_generator, self.device)
             part_energy, part_nearest = _two_sample_statistics(
                 z, real, part.prior.std_, dtype=torch.float32
             )
             energy += part_energy
-            nearest += part_nearest / len(self.parts)
+            nearest += part_nearest / len(self.model.parts)
         return energy, nearest
 
     @torch.inference_mode()
@@ -783,20 +731,17 @@ class AdversarialTrainer:
         ``transform``, so the value is comparable from epoch to epoch.
         """
         self._set_train(False)
-        embed_generator = torch.Generator(self.device)
         total, count = 0.0, 0
         for batch in batches:
             x, y = (batch.x, batch.y) if isinstance(batch, Batch) else (batch, None)
             with precision_context(self.device, self.precision):
-                codes = self.activate(self.encoder.embed(x, embed_generator.manual_seed(0)))
-                output = self.decode(codes, y)
-                total += float(self.reconstruction_loss(output, x)) * len(x)
+                output = self.model.decode(self.model.embed(x), y)
+                total += float(self.model.reconstruction_loss(output, x)) * len(x)
             count += len(x)
         return total / max(count, 1)
 
     def _set_train(self, mode):
-        for module in (self.encoder, self.decoder, *(p.discriminator for p in self.parts)):
-            module.train(mode)
+        self.model.train(mode)
 
 
 def _probe(part):

@@ -160,13 +160,13 @@ def test_the_decoder_is_asked_for_the_batch_as_given(digits, fast_params):
     trainer = model._make_trainer(torch.device("cpu"))
     trainer.generator.manual_seed(0)
     trainer.augmentation = _Recorder(delta=0.25)
-    targets, loss = [], trainer.reconstruction_loss
+    targets, loss = [], trainer.model.reconstruction.loss
 
     def recording_loss(output, target):
         targets.append(target)
         return loss(output, target)
 
-    trainer.reconstruction_loss = recording_loss
+    trainer.model.reconstruction.loss = recording_loss
     x = torch.as_tensor(digits[0][:8], dtype=torch.float32)
     trainer.train_batch(Batch(x))
     torch.testing.assert_close(trainer.augmentation.batches[0], x)  # (the encoder got x + 0.25)

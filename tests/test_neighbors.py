@@ -24,8 +24,10 @@ from skaae import (
 )
 from skaae._batching import BatchSource, make_batch_source
 from skaae._neighbors import nearest_neighbors, principal_components, search_components
+from skaae.losses import MeanSquaredError
+from skaae.model import AutoencoderModel, LatentPart
 from skaae.nn import make_encoder, make_mlp
-from skaae.training import AdversarialTrainer, Batch, LatentPart
+from skaae.training import AdversarialTrainer, Batch
 
 CPU = torch.device("cpu")
 N_FEATURES = 6
@@ -379,10 +381,7 @@ def _trainer(parts_spec, neighbor_weight=1.0, neighbor_map=True, seed=0):
             parts.append(LatentPart(prior.bind(w), make_mlp(w, (8,), 1), slice(start, start + w)))
             start += w
     return AdversarialTrainer(
-        encoder,
-        decoder,
-        parts,
-        lambda output, x: F.mse_loss(output, x),
+        AutoencoderModel(encoder, decoder, parts, MeanSquaredError()),
         learning_rate=1e-2,
         discriminator_learning_rate=1e-2,
         adversarial_weight=1.0,
@@ -500,16 +499,16 @@ def test_reconstruction_step_with_neighbors(spec):
     results, grads = {}, {}
     for weight in (0.0, 1.0, 2.0):
         trainer = _trainer(parts, neighbor_weight=weight)
-        discriminators = [_snapshot(part.discriminator) for part in trainer.parts]
+        discriminators = [_snapshot(part.discriminator) for part in trainer.model.parts]
         results[weight] = trainer.reconstruction_step(x, neighbors=neighbors)
-        grads[weight] = (_grad(trainer.encoder), _grad(trainer.decoder))
+        grads[weight] = (_grad(trainer.model.encoder), _grad(trainer.model.decoder))
         # The neighbourhood term trains the autoencoder, never the discriminators.
         assert all(
             _same(part.discriminator, snapshot)
-            for part, snapshot in zip(trainer.parts, discriminators, strict=True)
+            for part, snapshot in zip(trainer.model.parts, discriminators, strict=True)
         )
         assert all(
-            p.grad is None for part in trainer.parts for p in part.discriminator.parameters()
+            p.grad is None for part in trainer.model.parts for p in part.discriminator.parameters()
         )
     assert results[0.0][1] is None
     reconstruction, neighborhood = results[1.0]
@@ -560,7 +559,7 @@ def test_training_on_the_term_pulls_neighbors_together():
         return float(near / torch.cdist(z, z).mean())
 
     before = ratio()
-    optimizer = torch.optim.Adam(trainer.encoder.parameters(), lr=1e-2)
+    optimizer = torch.optim.Adam(trainer.model.encoder.parameters(), lr=1e-2)
     for _ in range(200):
         codes, neighbor_codes = trainer.encode(torch.cat([X, X[partners]])).split(len(X))
         optimizer.zero_grad()
@@ -719,7 +718,7 @@ def _smoothness(trainer, x, neighbors):
 
 def test_smoothness_is_zero_when_the_categories_ignore_the_input():
     trainer = _categorical_trainer()
-    trainer.encoder = _LinearLogits(torch.zeros(N_FEATURES, 3))
+    trainer.model.encoder = _LinearLogits(torch.zeros(N_FEATURES, 3))
     x = torch.randn(40, N_FEATURES, generator=torch.Generator().manual_seed(0))
     assert _smoothness(trainer, x, x.flip(0)) == pytest.approx(0.0, abs=1e-6)
 
@@ -729,7 +728,7 @@ def test_smoothness_penalises_a_boundary_between_a_row_and_its_neighbour():
     weight = torch.zeros(N_FEATURES, 3)
     weight[0, 0], weight[0, 1] = 20.0, -20.0
     trainer = _categorical_trainer()
-    trainer.encoder = _LinearLogits(weight)
+    trainer.model.encoder = _LinearLogits(weight)
     step = torch.zeros(30, N_FEATURES)
     step[:, 1] = 1.0  # each neighbour one unit away, along the boundary
     near, far = torch.zeros(30, N_FEATURES), torch.zeros(30, N_FEATURES)
@@ -779,9 +778,9 @@ def test_smoothness_of_a_stochastic_encoder_measures_the_move_not_the_noise():
     trainer = _categorical_trainer()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        trainer.encoder = make_encoder("gaussian", N_FEATURES, (16,), 3)
+        trainer.model.encoder = make_encoder("gaussian", N_FEATURES, (16,), 3)
     with torch.no_grad():
-        last = trainer.encoder.body[-1]
+        last = trainer.model.encoder.body[-1]
         last.weight.zero_()
         last.bias.zero_()  # mean 0 and log-variance 0: logits are pure noise
     x = torch.randn(40, N_FEATURES, generator=torch.Generator().manual_seed(0))

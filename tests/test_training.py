@@ -7,9 +7,11 @@ import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 
 from skaae import GaussianMixturePrior, GaussianPrior, TrainingDivergedError
+from skaae.losses import MeanSquaredError
 from skaae.metrics import energy_distance
+from skaae.model import AutoencoderModel, LatentPart
 from skaae.nn import make_encoder, make_mlp
-from skaae.training import AdversarialTrainer, Batch, LatentPart
+from skaae.training import AdversarialTrainer, Batch
 
 N_FEATURES, N_COMPONENTS = 6, 2
 
@@ -28,11 +30,9 @@ def _trainer(kind="deterministic", prior=None, lr=1e-2, weight=1.0, noise=0.1, s
         decoder = make_mlp(N_COMPONENTS, (16,), N_FEATURES)
         discriminator = make_mlp(N_COMPONENTS, (16,), 1)
     prior = (prior or GaussianPrior()).bind(N_COMPONENTS)
+    part = LatentPart(prior, discriminator, slice(0, N_COMPONENTS))
     return AdversarialTrainer(
-        encoder,
-        decoder,
-        [LatentPart(prior, discriminator, slice(0, N_COMPONENTS))],
-        lambda output, x: F.mse_loss(output, x),
+        AutoencoderModel(encoder, decoder, [part], MeanSquaredError()),
         learning_rate=lr,
         discriminator_learning_rate=lr,
         adversarial_weight=weight,
@@ -55,17 +55,17 @@ def _changed(module, snapshot):
 
 def _snapshots(trainer):
     return {
-        "encoder": _snapshot(trainer.encoder),
-        "decoder": _snapshot(trainer.decoder),
-        "discriminator": _snapshot(trainer.parts[0].discriminator),
+        "encoder": _snapshot(trainer.model.encoder),
+        "decoder": _snapshot(trainer.model.decoder),
+        "discriminator": _snapshot(trainer.model.parts[0].discriminator),
     }
 
 
 def _which_changed(trainer, snapshots):
     modules = {
-        "encoder": trainer.encoder,
-        "decoder": trainer.decoder,
-        "discriminator": trainer.parts[0].discriminator,
+        "encoder": trainer.model.encoder,
+        "decoder": trainer.model.decoder,
+        "discriminator": trainer.model.parts[0].discriminator,
     }
     return {name for name, module in modules.items() if _changed(module, snapshots[name])}
 
@@ -84,23 +84,23 @@ def test_reconstruction_step_updates_the_autoencoder_only(kind):
 @pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
 def test_discriminator_step_updates_the_discriminator_only(kind):
     trainer = _trainer(kind)
-    codes = trainer.encoder(_batch(), trainer.generator)
+    codes = trainer.model.encoder(_batch(), trainer.generator)
     before = _snapshots(trainer)
     loss = trainer.discriminator_step(codes)
     assert torch.isfinite(loss)
     assert _which_changed(trainer, before) == {"discriminator"}
-    assert all(p.grad is None for p in trainer.encoder.parameters())
+    assert all(p.grad is None for p in trainer.model.encoder.parameters())
 
 
 @pytest.mark.parametrize("kind", ["deterministic", "gaussian", "universal"])
 def test_generator_step_updates_the_encoder_only(kind):
     trainer = _trainer(kind)
-    codes = trainer.encoder(_batch(), trainer.generator)
+    codes = trainer.model.encoder(_batch(), trainer.generator)
     before = _snapshots(trainer)
     loss = trainer.generator_step(codes)
     assert torch.isfinite(loss)
     assert _which_changed(trainer, before) == {"encoder"}
-    discriminator = trainer.parts[0].discriminator
+    discriminator = trainer.model.parts[0].discriminator
     # No gradient leaked into the discriminator, which is trainable again afterwards.
     assert all(p.grad is None for p in discriminator.parameters())
     assert all(p.requires_grad for p in discriminator.parameters())
@@ -122,10 +122,10 @@ def test_separate_optimisers_for_the_autoencoder_and_the_discriminator():
     discriminator = {
         id(p) for g in trainer.discriminator_optimizer.param_groups for p in g["params"]
     }
-    encoder = {id(p) for p in trainer.encoder.parameters()}
-    decoder = {id(p) for p in trainer.decoder.parameters()}
+    encoder = {id(p) for p in trainer.model.encoder.parameters()}
+    decoder = {id(p) for p in trainer.model.decoder.parameters()}
     assert autoencoder == encoder | decoder
-    assert discriminator == {id(p) for p in trainer.parts[0].discriminator.parameters()}
+    assert discriminator == {id(p) for p in trainer.model.parts[0].discriminator.parameters()}
 
 
 def test_adversarial_weight_scales_the_generator_update():
@@ -134,9 +134,9 @@ def test_adversarial_weight_scales_the_generator_update():
     grads = {}
     for weight in (1.0, 0.1):
         trainer = _trainer(weight=weight, noise=0.0)
-        codes = trainer.encoder(_batch(), trainer.generator)
+        codes = trainer.model.encoder(_batch(), trainer.generator)
         trainer.generator_step(codes)
-        grads[weight] = torch.cat([p.grad.flatten() for p in trainer.encoder.parameters()])
+        grads[weight] = torch.cat([p.grad.flatten() for p in trainer.model.encoder.parameters()])
     torch.testing.assert_close(grads[0.1], 0.1 * grads[1.0])
 
 
@@ -155,13 +155,13 @@ def test_generator_phase_pulls_codes_towards_the_prior():
     x = _batch(256)
     # Push the encoder's codes far from the prior first.
     with torch.no_grad():
-        trainer.encoder.body[-1].bias += 5.0
-    start, start_1nn = trainer.prior_match(trainer.encoder.embed(x).detach())
+        trainer.model.encoder.body[-1].bias += 5.0
+    start, start_1nn = trainer.prior_match(trainer.model.encoder.embed(x).detach())
     for _ in range(150):
-        codes = trainer.encoder(x, trainer.generator)
+        codes = trainer.model.encoder(x, trainer.generator)
         trainer.discriminator_step(codes)
         trainer.generator_step(codes)
-    end, end_1nn = trainer.prior_match(trainer.encoder.embed(x).detach())
+    end, end_1nn = trainer.prior_match(trainer.model.encoder.embed(x).detach())
     assert start > 2.0
     assert end < start / 4
     assert start_1nn > 0.95  # far apart: every nearest neighbour is from the same sample
@@ -198,7 +198,7 @@ def test_reconstruction_error_is_the_loss_of_the_embedding():
     x = _batch(50)
     error = trainer.reconstruction_error([x[:20], x[20:]])
     with torch.no_grad():
-        expected = float(F.mse_loss(trainer.decoder(trainer.encoder.embed(x)), x))
+        expected = float(F.mse_loss(trainer.model.decoder(trainer.model.encoder.embed(x)), x))
     assert error == pytest.approx(expected, rel=1e-5)
 
 
@@ -233,13 +233,13 @@ def test_estimator_reports_divergence(make_aae, unit_data):
 
 def test_interrupted_generator_step_leaves_the_discriminator_trainable():
     trainer = _trainer()
-    discriminator = trainer.parts[0].discriminator
+    discriminator = trainer.model.parts[0].discriminator
 
     def interrupt(module, inputs):
         raise KeyboardInterrupt
 
     handle = discriminator.register_forward_pre_hook(interrupt)
-    codes = trainer.encoder(_batch(), trainer.generator)
+    codes = trainer.model.encoder(_batch(), trainer.generator)
     with pytest.raises(KeyboardInterrupt):
         trainer.generator_step(codes)
     handle.remove()
@@ -260,7 +260,7 @@ def test_configure_changes_hyperparameters_and_keeps_optimizer_state():
 def test_monitor_does_not_change_the_training_stream():
     trainer = _trainer()
     before = trainer.generator.get_state()
-    trainer.prior_match(trainer.encoder.embed(_batch()).detach())
+    trainer.prior_match(trainer.model.encoder.embed(_batch()).detach())
     assert torch.equal(trainer.generator.get_state(), before)
 
 
@@ -325,10 +325,7 @@ def test_label_conditioned_discriminator_pins_each_class_to_its_component(label_
     width = 2 + (prior.n_modes_ + 1 if label_conditioned else 0)
     part = LatentPart(prior, make_mlp(width, (32, 32), 1, "silu"), slice(0, 2), label_conditioned)
     trainer = AdversarialTrainer(
-        encoder,
-        make_mlp(2, (), 1),
-        [part],
-        lambda output, x: 0.0 * output.sum(),
+        AutoencoderModel(encoder, make_mlp(2, (), 1), [part], _NoReconstruction()),
         learning_rate=3e-2,
         discriminator_learning_rate=3e-3,
         adversarial_weight=1.0,
@@ -345,6 +342,13 @@ def test_label_conditioned_discriminator_pins_each_class_to_its_component(label_
         assert accuracy > 0.9
     else:
         assert accuracy < 0.6
+
+
+class _NoReconstruction(MeanSquaredError):
+    """A reconstruction loss of zero: the adversary alone moves the codes."""
+
+    def loss(self, output, target):
+        return 0.0 * output.sum()
 
 
 class _FreeCodes(torch.nn.Module):
@@ -364,11 +368,14 @@ def _label_regularised_trainer(neighbor_weight, prior=None):
     torch.manual_seed(0)
     prior = (prior or GaussianMixturePrior(n_modes=3)).bind(2)
     part = LatentPart(prior, make_mlp(2 + prior.n_modes_ + 1, (8,), 1), slice(0, 2), True)
-    return AdversarialTrainer(
+    model = AutoencoderModel(
         make_encoder("deterministic", 4, (8,), 2, "silu"),
         make_mlp(2, (8,), 4),
         [part],
-        lambda output, x: F.mse_loss(output, x),
+        MeanSquaredError(),
+    )
+    return AdversarialTrainer(
+        model,
         learning_rate=1e-2,
         discriminator_learning_rate=1e-2,
         adversarial_weight=1.0,
@@ -389,7 +396,7 @@ def test_label_regularised_codes_have_component_probabilities():
     torch.testing.assert_close(probabilities[1], torch.full((3,), 1 / 3))
     assert probabilities[2].argmax() == 1
     # The pinning loss is small for codes on their class's mean, large elsewhere.
-    means = torch.as_tensor(trainer.parts[0].prior.means_, dtype=torch.float32)
+    means = torch.as_tensor(trainer.model.parts[0].prior.means_, dtype=torch.float32)
     y = torch.tensor([0, 1, 2])
     assert trainer.pinning_loss(means, y) < 1e-3
     assert trainer.pinning_loss(means, y.roll(1)) > 10
