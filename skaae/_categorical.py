@@ -32,6 +32,7 @@ from .autoencoder import AdversarialAutoencoder
 from .model import AutoencoderModel, LatentPart
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
+from .regularisers import AdversarialPrior, Neighbourhood, Supervised
 
 __all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
 
@@ -194,17 +195,25 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
             return None
         return label_indices(y, self.classes_)
 
-    def _make_trainer(self, device):
-        k = self.categorical_prior_.n_components_
+    def _regularisers(self):
+        """The adversary of both parts, the supervised step and the neighbourhood term.
+
+        The supervised step trains the categories on the labelled rows, or on
+        the spectral start's clusters while that lasts (weight 1). The style
+        forms no map for the neighbourhood term: next to the categories, it is
+        meant to carry no class.
+        """
+        regularisers = [AdversarialPrior(self._adversarial_weight(), self.discriminator_noise)]
         supervised = hasattr(self, "classes_")
-        # The spectral start's clusters train the categories as labels would.
         starting = not supervised and self.__dict__.get("_labelled_source") is not None
-        return self._new_trainer(
-            device,
-            classifier_columns=slice(0, k) if supervised or starting else None,
-            supervised_weight=self.supervised_weight if supervised else float(starting),
-            neighbor_map=False,
-        )
+        if supervised or starting:
+            weight = self.supervised_weight if supervised else 1.0
+            columns = slice(0, self.categorical_prior_.n_components_)
+            regularisers.append(Supervised(weight, columns))
+        weight = self._neighbor_weight()
+        if weight != 0:
+            regularisers.append(Neighbourhood(weight, map=False))
+        return regularisers
 
     # ------------------------------------------------------- spectral start
     def _starts_from_spectral(self):
@@ -274,7 +283,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         self._labelled_source = None
         trainer = self.__dict__.get("_trainer")  # gone when a failed fresh fit was abandoned
         if trainer is not None:
-            trainer.classifier_columns = None
+            trainer.regularisers = [r for r in trainer.regularisers if type(r) is not Supervised]
 
     def _auto_neighbor_weight(self):
         """3: the consistency of neighbours' categories (and the embedding's map)."""

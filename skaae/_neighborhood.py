@@ -1,8 +1,7 @@
 """The losses of the neighbourhood term, as functions of tensors.
 
-The trainer (:mod:`skaae.training`) adds them to its reconstruction phase
-(see :meth:`~skaae.training.AdversarialTrainer.neighbor_loss` and
-:meth:`~skaae.training.AdversarialTrainer.smoothness_loss`): UMAP's layout
+:class:`~skaae.regularisers.Neighbourhood` adds them to the reconstruction
+phase (see its ``neighbor_loss`` and ``smoothness_loss``): UMAP's layout
 cross entropy on a map, and, on a categorical part, SCAN's consistency and
 balance and a virtual adversarial smoothness with IMSAT's radius.
 """

@@ -83,6 +83,15 @@ class AutoencoderModel(nn.Module):
             [part.discriminator for part in parts if part.discriminator is not None]
         )
         self.parts = list(parts)
+        # Label-regularised parts whose prior gives its components' log densities
+        # (the pinning and the components' agreement work on those).
+        self.component_parts = [
+            part
+            for part in self.parts
+            if part.label_conditioned
+            and part.prior.component_log_density(torch.zeros(1, part.prior.n_components_))
+            is not None
+        ]
 
     def activate(self, raw):
         """Map the encoder's raw output to codes, part by part (see ``Prior.activate``)."""

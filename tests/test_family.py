@@ -20,6 +20,7 @@ from skaae import (
     AdversarialAutoencoder,
     GaussianMixturePrior,
 )
+from skaae.regularisers import AdversarialPrior
 
 TINY = {
     "n_components": 2,
@@ -471,14 +472,17 @@ def test_clustering_n_init_is_validated(data):
 )
 def test_auto_adversarial_weight(data, name, weight):
     model = fit(name, data, adversarial_weight="auto", max_iter=1)
-    assert model._trainer.adversarial_weight == weight
+    assert model._trainer.find(AdversarialPrior).weight == weight
     assert model.adversarial_weight == "auto"
-    assert fit(name, data, adversarial_weight=0.2, max_iter=1)._trainer.adversarial_weight == 0.2
+    assert (
+        fit(name, data, adversarial_weight=0.2, max_iter=1)._trainer.find(AdversarialPrior).weight
+        == 0.2
+    )
 
 
 def test_auto_adversarial_weight_without_labels_is_the_unsupervised_default(data):
     model = KINDS["label-regularised"][0](max_iter=1).fit(data[0])
-    assert model._trainer.adversarial_weight == 0.01
+    assert model._trainer.find(AdversarialPrior).weight == 0.01
 
 
 def test_label_regularisation_pins_held_out_codes_through_the_neighbourhood_term(digits):

@@ -27,7 +27,8 @@ from skaae._neighbors import nearest_neighbors, principal_components, search_com
 from skaae.losses import MeanSquaredError
 from skaae.model import AutoencoderModel, LatentPart
 from skaae.nn import make_encoder, make_mlp
-from skaae.training import AdversarialTrainer, Batch
+from skaae.regularisers import AdversarialPrior, Neighbourhood
+from skaae.training import AdversarialTrainer, Batch, TrainingStep
 
 CPU = torch.device("cpu")
 N_FEATURES = 6
@@ -380,16 +381,35 @@ def _trainer(parts_spec, neighbor_weight=1.0, neighbor_map=True, seed=0):
         for prior, w in parts_spec:
             parts.append(LatentPart(prior.bind(w), make_mlp(w, (8,), 1), slice(start, start + w)))
             start += w
+    regularisers = [AdversarialPrior(1.0, 0.1)]
+    if neighbor_weight != 0:  # as the estimators build them: no term at weight 0
+        regularisers.append(Neighbourhood(neighbor_weight, map=neighbor_map))
     return AdversarialTrainer(
         AutoencoderModel(encoder, decoder, parts, MeanSquaredError()),
+        regularisers,
         learning_rate=1e-2,
         discriminator_learning_rate=1e-2,
-        adversarial_weight=1.0,
-        discriminator_noise=0.1,
         generator=torch.Generator().manual_seed(seed),
-        neighbor_weight=neighbor_weight,
-        neighbor_map=neighbor_map,
     )
+
+
+def _neighbourhood(trainer):
+    return trainer.find(Neighbourhood)
+
+
+def _neighbor_loss(trainer, codes, neighbor_codes):
+    return _neighbourhood(trainer).neighbor_loss(codes, neighbor_codes, trainer)
+
+
+def _map_codes(trainer, codes):
+    return _neighbourhood(trainer).map_codes(codes, trainer.model)
+
+
+def _reconstruction_step(trainer, x, neighbors=None):
+    """The reconstruction loss of one step on ``x``, and its neighbourhood term (None: none)."""
+    step = TrainingStep(Batch(x, None, None, neighbors), x)
+    loss = trainer.reconstruction_step(step)
+    return loss, step.terms.get(_neighbourhood(trainer))
 
 
 def _categorical_trainer(k=3, **options):
@@ -402,11 +422,11 @@ def _one_hot(categories, k=3):
 
 def test_consistency_is_near_zero_for_the_same_category_and_large_for_another():
     trainer = _categorical_trainer()
-    assert trainer.map_codes(_one_hot([0, 1, 2])) is None  # a categorical part is no map
+    assert _map_codes(trainer, _one_hot([0, 1, 2])) is None  # a categorical part is no map
     p = _one_hot([0, 1, 2, 0, 1, 2])
-    same = float(trainer.neighbor_loss(p, p.clone()))
-    other = float(trainer.neighbor_loss(p, p.roll(1, dims=0)))  # each neighbour elsewhere
-    unsure = float(trainer.neighbor_loss(p, torch.full_like(p, 1 / 3)))
+    same = float(_neighbor_loss(trainer, p, p.clone()))
+    other = float(_neighbor_loss(trainer, p, p.roll(1, dims=0)))  # each neighbour elsewhere
+    unsure = float(_neighbor_loss(trainer, p, torch.full_like(p, 1 / 3)))
     assert same == pytest.approx(0.0, abs=1e-4)
     assert other > 5.0
     # Neighbours that are unsure fall between: -log(1/3) for every row.
@@ -419,19 +439,19 @@ def test_balance_term_penalises_a_batch_in_one_category():
     balanced = _one_hot([0, 1, 2, 0, 1, 2])
     collapsed = _one_hot([0, 0, 0, 0, 0, 0])
     # Every row agrees with its neighbour in both batches: only the balance differs.
-    assert float(trainer.neighbor_loss(balanced, balanced)) == pytest.approx(0.0, abs=1e-4)
-    assert float(trainer.neighbor_loss(collapsed, collapsed)) > 0.5  # log 3 = 1.1 at weight 1
+    assert float(_neighbor_loss(trainer, balanced, balanced)) == pytest.approx(0.0, abs=1e-4)
+    assert float(_neighbor_loss(trainer, collapsed, collapsed)) > 0.5  # log 3 = 1.1 at weight 1
     half = _one_hot([0, 0, 0, 1, 1, 1])
     assert (
         0.0 + 1e-3
-        < float(trainer.neighbor_loss(half, half))
-        < float(trainer.neighbor_loss(collapsed, collapsed))
+        < float(_neighbor_loss(trainer, half, half))
+        < float(_neighbor_loss(trainer, collapsed, collapsed))
     )
 
 
 def _layout(trainer, z, neighbor_z, seed=0):
     trainer.generator.manual_seed(seed)  # the same negative samples for every call
-    return float(trainer.neighbor_loss(z, neighbor_z))
+    return float(_neighbor_loss(trainer, z, neighbor_z))
 
 
 def test_layout_term_is_smaller_for_close_neighbors_than_far_ones():
@@ -459,21 +479,21 @@ def test_layout_term_is_measured_in_prior_std_units():
 def test_without_a_map_or_categories_the_term_is_zero():
     trainer = _trainer([(GaussianPrior(), 2)], neighbor_map=False)
     z = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
-    assert trainer.map_codes(z) is None
-    assert float(trainer.neighbor_loss(z, z + 5.0)) == 0.0
+    assert _map_codes(trainer, z) is None
+    assert float(_neighbor_loss(trainer, z, z + 5.0)) == 0.0
 
 
 def test_style_part_is_the_map_next_to_a_categorical_part():
     trainer = _trainer([(CategoricalPrior(), 3), (GaussianPrior(), 2)])
     style = torch.randn(4, 2, generator=torch.Generator().manual_seed(0))
     codes = torch.cat([_one_hot([0, 1, 2, 0]), style], 1)
-    torch.testing.assert_close(trainer.map_codes(codes), codes[:, 3:])
+    torch.testing.assert_close(_map_codes(trainer, codes), codes[:, 3:])
     # Far apart in the map (same category): the term grows; neighbour_map=False ignores the map.
     shifted = codes.clone()
     shifted[:, 3:] += 5.0
     assert _layout(trainer, codes, shifted) > _layout(trainer, codes, codes) + 0.01
     off = _trainer([(CategoricalPrior(), 3), (GaussianPrior(), 2)], neighbor_map=False)
-    assert off.map_codes(codes) is None
+    assert _map_codes(off, codes) is None
     assert _layout(off, codes, shifted) == pytest.approx(_layout(off, codes, codes), abs=1e-6)
 
 
@@ -500,7 +520,7 @@ def test_reconstruction_step_with_neighbors(spec):
     for weight in (0.0, 1.0, 2.0):
         trainer = _trainer(parts, neighbor_weight=weight)
         discriminators = [_snapshot(part.discriminator) for part in trainer.model.parts]
-        results[weight] = trainer.reconstruction_step(x, neighbors=neighbors)
+        results[weight] = _reconstruction_step(trainer, x, neighbors)
         grads[weight] = (_grad(trainer.model.encoder), _grad(trainer.model.decoder))
         # The neighbourhood term trains the autoencoder, never the discriminators.
         assert all(
@@ -527,7 +547,7 @@ def test_reconstruction_step_with_neighbors(spec):
 def test_no_neighbors_in_the_batch_means_no_term():
     trainer = _trainer([(GaussianPrior(), 2)], neighbor_weight=1.0)
     x = torch.randn(16, N_FEATURES, generator=torch.Generator().manual_seed(0))
-    _, neighborhood = trainer.reconstruction_step(x)
+    _, neighborhood = _reconstruction_step(trainer, x)
     assert neighborhood is None
 
 
@@ -563,7 +583,7 @@ def test_training_on_the_term_pulls_neighbors_together():
     for _ in range(200):
         codes, neighbor_codes = trainer.encode(torch.cat([X, X[partners]])).split(len(X))
         optimizer.zero_grad()
-        trainer.neighbor_loss(codes, neighbor_codes).backward()
+        _neighbor_loss(trainer, codes, neighbor_codes).backward()
         optimizer.step()
     # Measured over 8 seeds of the networks: 0.40 to 0.54 times the first ratio.
     assert ratio() < 0.75 * before
@@ -713,7 +733,7 @@ class _LinearLogits(torch.nn.Module):
 
 def _smoothness(trainer, x, neighbors):
     codes = trainer.encode(x)
-    return float(trainer.smoothness_loss(x, neighbors, codes).detach())
+    return float(_neighbourhood(trainer).smoothness_loss(x, neighbors, codes, trainer).detach())
 
 
 def test_smoothness_is_zero_when_the_categories_ignore_the_input():
@@ -747,13 +767,14 @@ def test_smoothness_joins_the_neighborhood_term_of_categorical_parts_only():
     neighbors = x + 0.1
     gaussian = _trainer([(GaussianPrior(), 2)])
     calls = []
-    gaussian.smoothness_loss = lambda *args: calls.append(args) or torch.tensor(0.0)
-    gaussian.reconstruction_step(x, neighbors=neighbors)
+    _neighbourhood(gaussian).smoothness_loss = lambda *args: calls.append(args) or torch.tensor(0.0)
+    _reconstruction_step(gaussian, x, neighbors)
     assert calls == []
     categorical = _categorical_trainer()
-    original = categorical.smoothness_loss
-    categorical.smoothness_loss = lambda *args: calls.append(args) or original(*args)
-    categorical.reconstruction_step(x, neighbors=neighbors)
+    neighbourhood = _neighbourhood(categorical)
+    original = neighbourhood.smoothness_loss
+    neighbourhood.smoothness_loss = lambda *args: calls.append(args) or original(*args)
+    _reconstruction_step(categorical, x, neighbors)
     assert len(calls) == 1
 
 
@@ -785,7 +806,8 @@ def test_smoothness_of_a_stochastic_encoder_measures_the_move_not_the_noise():
         last.bias.zero_()  # mean 0 and log-variance 0: logits are pure noise
     x = torch.randn(40, N_FEATURES, generator=torch.Generator().manual_seed(0))
     codes = trainer.encode(x)
-    assert float(trainer.smoothness_loss(x, x.flip(0), codes).detach()) == pytest.approx(0.0)
+    smoothness = _neighbourhood(trainer).smoothness_loss(x, x.flip(0), codes, trainer)
+    assert float(smoothness.detach()) == pytest.approx(0.0)
 
 
 def test_neighbor_losses_stay_float32_under_bfloat16():
@@ -794,7 +816,7 @@ def test_neighbor_losses_stay_float32_under_bfloat16():
     trainer = _trainer([(CategoricalPrior(), 3), (GaussianPrior(), 2)])
     x = torch.randn(32, N_FEATURES, generator=torch.Generator().manual_seed(2))
     with precision_context(CPU, "bfloat16"):
-        _, neighborhood = trainer.reconstruction_step(x, neighbors=x + 0.1)
+        _, neighborhood = _reconstruction_step(trainer, x, x + 0.1)
     assert neighborhood.dtype == torch.float32
 
 
@@ -802,4 +824,4 @@ def test_a_one_row_batch_keeps_the_attraction():
     trainer = _trainer([(GaussianPrior(), 2)])
     z = torch.tensor([[0.0, 0.0]])
     far, near = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.1, 0.0]])
-    assert float(trainer.neighbor_loss(z, far)) > float(trainer.neighbor_loss(z, near)) > 0
+    assert float(_neighbor_loss(trainer, z, far)) > float(_neighbor_loss(trainer, z, near)) > 0

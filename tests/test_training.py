@@ -11,7 +11,8 @@ from skaae.losses import MeanSquaredError
 from skaae.metrics import energy_distance
 from skaae.model import AutoencoderModel, LatentPart
 from skaae.nn import make_encoder, make_mlp
-from skaae.training import AdversarialTrainer, Batch
+from skaae.regularisers import AdversarialPrior, ComponentPinning, Neighbourhood, category_views
+from skaae.training import AdversarialTrainer, Batch, TrainingStep
 
 N_FEATURES, N_COMPONENTS = 6, 2
 
@@ -33,12 +34,15 @@ def _trainer(kind="deterministic", prior=None, lr=1e-2, weight=1.0, noise=0.1, s
     part = LatentPart(prior, discriminator, slice(0, N_COMPONENTS))
     return AdversarialTrainer(
         AutoencoderModel(encoder, decoder, [part], MeanSquaredError()),
+        [AdversarialPrior(weight, noise)],
         learning_rate=lr,
         discriminator_learning_rate=lr,
-        adversarial_weight=weight,
-        discriminator_noise=noise,
         generator=torch.Generator().manual_seed(seed),
     )
+
+
+def _adversary(trainer):
+    return trainer.find(AdversarialPrior)
 
 
 def _batch(n=32, seed=0):
@@ -75,7 +79,8 @@ def _which_changed(trainer, snapshots):
 def test_reconstruction_step_updates_the_autoencoder_only(kind):
     trainer = _trainer(kind)
     before = _snapshots(trainer)
-    loss, _ = trainer.reconstruction_step(_batch())
+    x = _batch()
+    loss = trainer.reconstruction_step(TrainingStep(Batch(x), x))
     assert loss.ndim == 0
     assert not loss.requires_grad
     assert _which_changed(trainer, before) == {"encoder", "decoder"}
@@ -86,7 +91,7 @@ def test_discriminator_step_updates_the_discriminator_only(kind):
     trainer = _trainer(kind)
     codes = trainer.model.encoder(_batch(), trainer.generator)
     before = _snapshots(trainer)
-    loss = trainer.discriminator_step(codes)
+    loss = _adversary(trainer).discriminator_step(codes, None, trainer)
     assert torch.isfinite(loss)
     assert _which_changed(trainer, before) == {"discriminator"}
     assert all(p.grad is None for p in trainer.model.encoder.parameters())
@@ -97,7 +102,7 @@ def test_generator_step_updates_the_encoder_only(kind):
     trainer = _trainer(kind)
     codes = trainer.model.encoder(_batch(), trainer.generator)
     before = _snapshots(trainer)
-    loss = trainer.generator_step(codes)
+    loss = _adversary(trainer).generator_step(codes, None, trainer)
     assert torch.isfinite(loss)
     assert _which_changed(trainer, before) == {"encoder"}
     discriminator = trainer.model.parts[0].discriminator
@@ -135,7 +140,7 @@ def test_adversarial_weight_scales_the_generator_update():
     for weight in (1.0, 0.1):
         trainer = _trainer(weight=weight, noise=0.0)
         codes = trainer.model.encoder(_batch(), trainer.generator)
-        trainer.generator_step(codes)
+        _adversary(trainer).generator_step(codes, None, trainer)
         grads[weight] = torch.cat([p.grad.flatten() for p in trainer.model.encoder.parameters()])
     torch.testing.assert_close(grads[0.1], 0.1 * grads[1.0])
 
@@ -143,9 +148,9 @@ def test_adversarial_weight_scales_the_generator_update():
 def test_discriminator_learns_to_separate_prior_from_shifted_codes():
     trainer = _trainer(noise=0.0)
     codes = 4.0 + torch.randn(256, N_COMPONENTS, generator=torch.Generator().manual_seed(1))
-    first = float(trainer.discriminator_step(codes))
+    first = float(_adversary(trainer).discriminator_step(codes, None, trainer))
     for _ in range(200):
-        last = float(trainer.discriminator_step(codes))
+        last = float(_adversary(trainer).discriminator_step(codes, None, trainer))
     assert first > 0.5
     assert last < 0.1
 
@@ -159,8 +164,8 @@ def test_generator_phase_pulls_codes_towards_the_prior():
     start, start_1nn = trainer.prior_match(trainer.model.encoder.embed(x).detach())
     for _ in range(150):
         codes = trainer.model.encoder(x, trainer.generator)
-        trainer.discriminator_step(codes)
-        trainer.generator_step(codes)
+        _adversary(trainer).discriminator_step(codes, None, trainer)
+        _adversary(trainer).generator_step(codes, None, trainer)
     end, end_1nn = trainer.prior_match(trainer.model.encoder.embed(x).detach())
     assert start > 2.0
     assert end < start / 4
@@ -241,7 +246,7 @@ def test_interrupted_generator_step_leaves_the_discriminator_trainable():
     handle = discriminator.register_forward_pre_hook(interrupt)
     codes = trainer.model.encoder(_batch(), trainer.generator)
     with pytest.raises(KeyboardInterrupt):
-        trainer.generator_step(codes)
+        _adversary(trainer).generator_step(codes, None, trainer)
     handle.remove()
     assert all(p.requires_grad for p in discriminator.parameters())
 
@@ -250,10 +255,14 @@ def test_configure_changes_hyperparameters_and_keeps_optimizer_state():
     trainer = _trainer()
     trainer.train_batch(_batch())
     state = trainer.autoencoder_optimizer.state_dict()["state"]
-    trainer.configure(1e-5, 2e-5, 0.5, 0.0)
+    # A warm start: configure the optimisers, reassign the regularisers.
+    trainer.configure(1e-5, 2e-5, 0.5)
+    trainer.regularisers = [AdversarialPrior(0.5, 0.0)]
     assert trainer.autoencoder_optimizer.param_groups[0]["lr"] == 1e-5
     assert trainer.discriminator_optimizer.param_groups[0]["lr"] == 2e-5
-    assert (trainer.adversarial_weight, trainer.discriminator_noise) == (0.5, 0.0)
+    assert trainer.max_grad_norm == 0.5
+    adversary = _adversary(trainer)
+    assert (adversary.weight, adversary.noise) == (0.5, 0.0)
     assert trainer.autoencoder_optimizer.state_dict()["state"].keys() == state.keys()
 
 
@@ -326,10 +335,9 @@ def test_label_conditioned_discriminator_pins_each_class_to_its_component(label_
     part = LatentPart(prior, make_mlp(width, (32, 32), 1, "silu"), slice(0, 2), label_conditioned)
     trainer = AdversarialTrainer(
         AutoencoderModel(encoder, make_mlp(2, (), 1), [part], _NoReconstruction()),
+        [AdversarialPrior(1.0, 0.3)],
         learning_rate=3e-2,
         discriminator_learning_rate=3e-3,
-        adversarial_weight=1.0,
-        discriminator_noise=0.3,
         generator=torch.Generator().manual_seed(0),
     )
     X, y = torch.eye(n), torch.arange(n) % 4
@@ -374,21 +382,35 @@ def _label_regularised_trainer(neighbor_weight, prior=None):
         [part],
         MeanSquaredError(),
     )
+    # As the estimators build them: the pinning only on a prior that gives its
+    # components' densities, and only with the neighbourhood term.
+    regularisers = [AdversarialPrior(1.0, 0.3)]
+    if neighbor_weight != 0:
+        neighbourhood = Neighbourhood(neighbor_weight)
+        if model.component_parts:
+            regularisers.append(ComponentPinning(1.0, neighbourhood))
+        regularisers.append(neighbourhood)
     return AdversarialTrainer(
         model,
+        regularisers,
         learning_rate=1e-2,
         discriminator_learning_rate=1e-2,
-        adversarial_weight=1.0,
-        discriminator_noise=0.3,
         generator=torch.Generator().manual_seed(0),
-        neighbor_weight=neighbor_weight,
     )
+
+
+def _pins_components(trainer):
+    return trainer.find(ComponentPinning) is not None
+
+
+def _pinning_loss(trainer, codes, y):
+    return ComponentPinning.pinning_loss(codes, y, trainer.model)
 
 
 def test_label_regularised_codes_have_component_probabilities():
     trainer = _label_regularised_trainer(neighbor_weight=1.0)
     codes = torch.tensor([[2.0, 0.0], [0.0, 0.0], [-1.0, 1.7]])
-    (probabilities,) = trainer.category_views(codes)
+    (probabilities,) = category_views(codes, trainer.model)
     assert probabilities.shape == (3, 3)
     torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(3))
     # A code on a component's mean belongs to it; the origin to all alike.
@@ -398,14 +420,14 @@ def test_label_regularised_codes_have_component_probabilities():
     # The pinning loss is small for codes on their class's mean, large elsewhere.
     means = torch.as_tensor(trainer.model.parts[0].prior.means_, dtype=torch.float32)
     y = torch.tensor([0, 1, 2])
-    assert trainer.pinning_loss(means, y) < 1e-3
-    assert trainer.pinning_loss(means, y.roll(1)) > 10
+    assert _pinning_loss(trainer, means, y) < 1e-3
+    assert _pinning_loss(trainer, means, y.roll(1)) > 10
 
 
 @pytest.mark.parametrize("neighbor_weight", [0.0, 1.0])
 def test_supervised_phase_pins_labelled_codes_only_with_the_neighbourhood_term(neighbor_weight):
     trainer = _label_regularised_trainer(neighbor_weight)
-    assert trainer.pins_components == (neighbor_weight != 0)
+    assert _pins_components(trainer) == (neighbor_weight != 0)
     assert ("supervised_loss" in trainer.loss_names) == (neighbor_weight != 0)
     x = torch.rand(6, 4, generator=torch.Generator().manual_seed(1))
     y = torch.tensor([0, 1, 2, -1, -1, -1])
@@ -413,7 +435,7 @@ def test_supervised_phase_pins_labelled_codes_only_with_the_neighbourhood_term(n
 
     def pinning():
         with torch.no_grad():
-            return float(trainer.pinning_loss(trainer.encode(x[:3]), y[:3]))
+            return float(_pinning_loss(trainer, trainer.encode(x[:3]), y[:3]))
 
     before = pinning()
     for _ in range(60):
@@ -431,5 +453,6 @@ def test_priors_without_component_densities_are_not_pinned():
             return None
 
     trainer = _label_regularised_trainer(1.0, prior=NoDensities(n_modes=3))
-    assert not trainer.pins_components
-    assert trainer.category_views(torch.zeros(2, 2)) == []
+    assert trainer.model.component_parts == []
+    assert not _pins_components(trainer)
+    assert category_views(torch.zeros(2, 2), trainer.model) == []
