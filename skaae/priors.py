@@ -50,7 +50,12 @@ class Prior(BaseEstimator):
     ``component_log_density(z)`` (the mixture does): then label
     regularisation also pins the labelled codes to their class's component
     through it, and makes neighbouring rows agree on their component (see
-    :meth:`skaae.training.AdversarialTrainer.component_views`).
+    :func:`skaae.regularisers.component_views`).
+
+    A prior with a density implements ``log_prob(z)``, the log density of
+    codes (the Gaussian and the mixture do): models that need p(z) itself,
+    such as a VAE's Monte-Carlo KL divergence, use it. The AAE never does:
+    its adversary needs only draws.
 
     A prior whose codes live on a constrained set overrides ``activate``,
     which maps the encoder's raw outputs for this part to codes (the
@@ -195,6 +200,20 @@ class Prior(BaseEstimator):
         """
         return None
 
+    def log_prob(self, z):
+        """Log density of each code under the prior; None for a prior without one (the default).
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (n_samples, n_components_)
+            Codes, on any device.
+
+        Returns
+        -------
+        log_density : torch.Tensor of shape (n_samples,) or None
+        """
+        return None
+
     def activate(self, raw):
         """Map the encoder's raw outputs for this part to codes (identity by default).
 
@@ -251,6 +270,11 @@ class GaussianPrior(Prior):
     def _draw(self, n_samples, generator, device, component):
         shape = (n_samples, self.n_components_)
         return self.scale * torch.randn(shape, generator=generator, device=device)
+
+    def log_prob(self, z):
+        d = self.n_components_
+        normaliser = d * (0.5 * math.log(2 * math.pi) + math.log(self.scale))
+        return -0.5 * z.square().sum(dim=1) / self.scale**2 - normaliser
 
 
 class UniformPrior(Prior):
@@ -381,6 +405,14 @@ class GaussianMixturePrior(Prior):
         across = offset.square().sum(dim=2) - along.square()
         # Every component has the same covariance, so its normaliser is shared.
         return -0.5 * (along.square() / sr**2 + across / st**2)
+
+    def log_prob(self, z):
+        sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
+        d = self.n_components_
+        # Each component: a Gaussian of std sr along its direction, st across (d - 1 dims).
+        normaliser = 0.5 * d * math.log(2 * math.pi) + math.log(sr) + (d - 1) * math.log(st)
+        mixed = torch.logsumexp(self.component_log_density(z), dim=1) - math.log(self.n_modes_)
+        return mixed - normaliser
 
 
 class SwissRollPrior(Prior):

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from scipy.stats import multivariate_normal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -390,3 +391,33 @@ def test_categorical_prior_with_one_category_is_a_point_mass():
     np.testing.assert_array_equal(prior.sample(4, random_state=0), np.ones((4, 1)))
     probabilities = prior.activate(torch.randn(3, 1))
     torch.testing.assert_close(probabilities, torch.ones(3, 1))
+
+
+# ------------------------------------------------------------------ log densities
+@pytest.mark.parametrize("n_components", [1, 2, 5])
+def test_gaussian_log_prob_is_the_normal_density(n_components):
+    prior = GaussianPrior(scale=1.7).bind(n_components)
+    z = prior.sample(50, random_state=0) * 1.5
+    expected = multivariate_normal(np.zeros(n_components), 1.7**2 * np.eye(n_components)).logpdf(z)
+    got = prior.log_prob(torch.as_tensor(z, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(got, np.atleast_1d(expected), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_components", [1, 2, 3])
+def test_mixture_log_prob_is_the_mean_of_its_component_densities(n_components):
+    prior = GaussianMixturePrior(n_modes=4, radial_std=0.3, tangential_std=0.1).bind(n_components)
+    z = prior.sample(50, random_state=0)
+    sr, st = 0.3 * prior.scale, 0.1 * prior.scale
+    densities = []
+    for mean, u in zip(prior.means_, prior._directions, strict=True):
+        cov = st**2 * np.eye(n_components) + (sr**2 - st**2) * np.outer(u, u)
+        densities.append(multivariate_normal(mean, cov).pdf(z))
+    expected = np.log(np.mean(densities, axis=0))
+    got = prior.log_prob(torch.as_tensor(z, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)  # the means are held in float32
+
+
+@pytest.mark.parametrize("name", ["uniform", "swiss_roll", "categorical"])
+def test_priors_without_a_density_say_so(name):
+    prior = resolve_prior(name, 2)
+    assert prior.log_prob(torch.zeros(3, 2)) is None
