@@ -53,7 +53,7 @@ class Prior(BaseEstimator):
     :func:`skaae.regularisers.component_views`).
 
     A prior with a density implements ``log_prob(z)``, the log density of
-    codes (the Gaussian and the mixture do): models that need p(z) itself,
+    codes (the Gaussian, uniform and mixture priors do): models that need p(z) itself,
     such as a VAE's Monte-Carlo KL divergence, use it. The AAE never does:
     its adversary needs only draws.
 
@@ -297,6 +297,11 @@ class UniformPrior(Prior):
     def _draw(self, n_samples, generator, device, component):
         shape = (n_samples, self.n_components_)
         return self.scale * (2.0 * torch.rand(shape, generator=generator, device=device) - 1.0)
+
+    def log_prob(self, z):
+        inside = (z.abs() <= self.scale).all(dim=1)
+        density = -self.n_components_ * math.log(2.0 * self.scale)
+        return torch.where(inside, density, -math.inf).to(z.dtype)
 
 
 class GaussianMixturePrior(Prior):

@@ -417,7 +417,13 @@ def test_mixture_log_prob_is_the_mean_of_its_component_densities(n_components):
     np.testing.assert_allclose(got, expected, rtol=1e-6)  # the means are held in float32
 
 
-@pytest.mark.parametrize("name", ["uniform", "swiss_roll", "categorical"])
+def test_uniform_log_prob_is_flat_inside_the_cube_and_minus_infinity_outside():
+    prior = UniformPrior(scale=2.0).bind(3)
+    z = torch.tensor([[0.0, 1.9, -2.0], [0.0, 2.1, 0.0]])
+    np.testing.assert_allclose(prior.log_prob(z).numpy(), [-3 * np.log(4.0), -np.inf])
+
+
+@pytest.mark.parametrize("name", ["swiss_roll", "categorical"])
 def test_priors_without_a_density_say_so(name):
     prior = resolve_prior(name, 2)
     assert prior.log_prob(torch.zeros(3, 2)) is None
