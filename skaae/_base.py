@@ -21,7 +21,12 @@ from sklearn.utils.validation import check_array, check_random_state, validate_d
 from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_row_blocks
 from .training import PRECISIONS, TrainingDivergedError, precision_context
 
-__all__ = ["BaseAdversarialEstimator", "ModelPart", "resolve_device"]
+__all__ = ["ESTIMATORS", "BaseAdversarialEstimator", "ModelPart", "resolve_device"]
+
+ESTIMATORS = {}
+"""skaae's estimator classes by name, filled as they are defined (see
+``BaseAdversarialEstimator.__init_subclass__``); :func:`skaae.save` and
+:func:`skaae.load` handle exactly these."""
 
 # Inference processes rows in blocks of about this many values (64 MiB as float32).
 _INFERENCE_BLOCK_VALUES = 1 << 24
@@ -98,6 +103,15 @@ class BaseAdversarialEstimator(BaseEstimator):
     _module_attributes = ()
     _json_attributes = ()
     _array_attributes = ()
+
+    # A shared base class sets this in its own body: it is not an estimator of its own.
+    _abstract = True
+
+    def __init_subclass__(cls, **kwargs):
+        """Register every concrete estimator class of skaae in :data:`ESTIMATORS`."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.split(".")[0] == "skaae" and not cls.__dict__.get("_abstract", False):
+            ESTIMATORS[cls.__name__] = cls
 
     # Parameters that fix the networks' shapes; warm_start refuses to change them.
     _structural_parameters = ()

@@ -102,6 +102,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     the decoder (``_representation``).
     """
 
+    _abstract = True
     _module_attributes = ("encoder_", "decoder_", "discriminator_", "categorical_discriminator_")
     categorical_discriminator_ = ModelPart(
         "discriminators.0", "The discriminator of the categorical part."

@@ -13,6 +13,7 @@ from ._label_mixin import LabelMixin
 from ._labels import check_labels
 from ._network_mixin import NetworkMixin, input_tensor
 from ._training_mixin import TrainingMixin
+from .losses import RECONSTRUCTION_LOSSES
 from .nn import ACTIVATIONS, ENCODERS
 from .priors import PRIORS, Prior
 
@@ -369,7 +370,7 @@ class AdversarialAutoencoder(
             "array-like",
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
-        "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
+        "reconstruction_loss": [StrOptions({"auto", *RECONSTRUCTION_LOSSES})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "discriminator_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],

@@ -36,7 +36,8 @@ JSON decoded through a whitelist of types and classes, and tensors only.
 
 Adding an estimator
 -------------------
-Add the class to :data:`ESTIMATORS` and declare on it, next to
+Every estimator class defined in skaae is in :data:`ESTIMATORS` (a shared
+base class opts out with ``_abstract = True`` in its body). Declare on it, next to
 ``_module_attributes`` (the ``nn.Module`` attributes, stored as state dicts):
 ``_json_attributes`` and ``_array_attributes`` (the other fitted attributes,
 stored as JSON and as tensors), and a ``_build_networks()`` method that builds
@@ -56,11 +57,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import ESTIMATORS
 from ._json_values import UnsafeOrCorruptFileError, decode, encode
-from .autoencoder import AdversarialAutoencoder
-from .classifier import AAEClassifier
-from .clustering import AAEClustering
-from .embedding import AAEEmbedding
 
 __all__ = ["ESTIMATORS", "FORMAT_VERSION", "UnsafeOrCorruptFileError", "load", "save"]
 
@@ -68,11 +66,6 @@ FORMAT_NAME = "skaae"
 FORMAT_VERSION = 1
 """Version of the file format that :func:`save` writes and :func:`load` reads."""
 
-ESTIMATORS = {
-    cls.__name__: cls
-    for cls in (AdversarialAutoencoder, AAEClassifier, AAEClustering, AAEEmbedding)
-}
-"""The estimator classes :func:`save` and :func:`load` handle, by class name."""
 
 _CHECKSUMS, _METADATA, _TENSORS = "checksums.json", "metadata.json", "tensors.pt"
 _MEMBERS = frozenset({_CHECKSUMS, _METADATA, _TENSORS})

@@ -454,3 +454,14 @@ def test_a_tensor_file_with_the_wrong_layout_is_refused(saved):
     _write(path, members)
     with pytest.raises(UnsafeOrCorruptFileError, match="expected tensor layout"):
         skaae.load(path)
+
+
+def test_the_estimators_saved_are_the_public_estimator_classes_found_by_themselves():
+    public = {
+        name
+        for name in skaae.__all__
+        if isinstance(getattr(skaae, name), type)
+        and issubclass(getattr(skaae, name), skaae._base.BaseAdversarialEstimator)
+    }
+    assert set(skaae.persistence.ESTIMATORS) == public
+    assert "CategoricalStyleAutoencoder" not in skaae.persistence.ESTIMATORS  # a shared base
