@@ -231,20 +231,6 @@ class BaseAdversarialEstimator(BaseEstimator):
         order = np.random.RandomState(seed).permutation(n_samples)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _split_validation(self, X, seed, labels=None):
-        """Split ``X`` and ``labels`` into training and validation copies.
-
-        Returns ``(X_train, X_validation, labels_train, labels_validation)``;
-        the validation parts are None without early stopping. (``fit`` uses
-        the row indices of :meth:`_split_rows` instead, to copy nothing.)
-        """
-        train, validation = self._split_rows(X.shape[0], seed)
-        if train is None:
-            return X, None, labels, None
-        if labels is None:
-            return X[train], X[validation], None, None
-        return X[train], X[validation], labels[train], labels[validation]
-
     def _check_warm_start_structure(
         self, what="warm_start=True", remedy="set warm_start=False to train new networks"
     ):

@@ -290,10 +290,6 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         """3: the consistency of neighbours' categories (and the embedding's map)."""
         return 3.0
 
-    def _auto_adversarial_weight(self):
-        """The model's own default: its labels train q(y|x) directly, not through the adversary."""
-        return inspect.signature(type(self).__init__).parameters["adversarial_weight"].default
-
     def _uses_labelled_batches(self):
         return hasattr(self, "classes_")
 

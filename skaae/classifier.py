@@ -9,6 +9,10 @@ from ._labels import check_labels, known_classes
 
 __all__ = ["AAEClassifier"]
 
+# The weight of the adversary, and what adversarial_weight="auto" stands for: the
+# labels (or clusters) train the categories directly, not through the adversary.
+ADVERSARIAL_WEIGHT = 0.1
+
 
 @with_shared_docs
 class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
@@ -76,7 +80,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=0.1,
+        adversarial_weight=ADVERSARIAL_WEIGHT,
         discriminator_noise=0.3,
         neighbor_weight="auto",
         n_neighbors=5,
@@ -247,6 +251,9 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         """
         check_is_fitted(self)
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def _auto_adversarial_weight(self):
+        return ADVERSARIAL_WEIGHT
 
     def _n_categories(self):
         return len(self.classes_)

@@ -11,6 +11,10 @@ from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
 
 __all__ = ["AAEClustering"]
 
+# The weight of the adversary, and what adversarial_weight="auto" stands for: the
+# labels (or clusters) train the categories directly, not through the adversary.
+ADVERSARIAL_WEIGHT = 0.1
+
 
 @with_shared_docs
 class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
@@ -130,7 +134,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=0.1,
+        adversarial_weight=ADVERSARIAL_WEIGHT,
         discriminator_noise=0.3,
         neighbor_weight="auto",
         n_neighbors=5,
@@ -280,6 +284,9 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
             Cluster numbers in ``[0, n_clusters)``.
         """
         return self.predict_proba(X).argmax(axis=1)
+
+    def _auto_adversarial_weight(self):
+        return ADVERSARIAL_WEIGHT
 
     def _n_categories(self):
         return self.n_clusters

@@ -338,12 +338,9 @@ def test_warm_start_continues(data, name, tmp_path):
 def test_early_stopping_with_labels(data, name):
     model = fit(name, data, early_stopping=True, validation_fraction=0.2, max_iter=3)
     assert all("validation_loss" in record for record in model.history_)
-    # The split keeps each sample's label with its row.
-    X = np.arange(40, dtype=float)[:, None]
-    labels = np.arange(40)
-    train, validation, train_labels, validation_labels = model._split_validation(X, 0, labels)
-    np.testing.assert_array_equal(train[:, 0], train_labels)
-    np.testing.assert_array_equal(validation[:, 0], validation_labels)
+    # The split is of row indices, which select each sample's row and label alike.
+    train, validation = model._split_rows(40, 0)
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, validation])), np.arange(40))
     assert len(validation) == 8
 
 
