@@ -79,9 +79,8 @@ class AdversarialAutoencoder(
         MNIST networks are ``(1000, 1000)``.
     discriminator_layer_sizes : int or tuple of int, default=(64, 64)
         Hidden layers of the discriminator. It sees only the low-dimensional
-        codes; a small one cannot pull apart the fine structure of the map
-        (on digits, 8-D codes with ``(256, 256)`` lost 8 points of linear
-        separability). The paper's: ``(1000, 1000)``.
+        codes, and a small one cannot pull apart the fine structure of the
+        map. The paper's: ``(1000, 1000)``.
     reconstruction_loss : {"auto", "bce", "mse"}, default="auto"
         ``"bce"``: binary cross-entropy, for data in [0, 1] (e.g. pixel
         intensities). ``"mse"``: mean squared error on features standardised
@@ -105,68 +104,28 @@ class AdversarialAutoencoder(
         reconstruction; too high collapses the map. ``"auto"``: 1.0 for
         label regularisation (``fit(X, y)`` with a prior of several
         components, not ``conditional``), where the adversary pins the
-        labelled codes (with the neighbourhood term's pinning phase, see
-        ``neighbor_weight``); 0.01 otherwise (for the models with a
-        categorical part, their own default). Measured on digits with 10 %
-        labels (2-D mixture codes, seeds 0-3), before that pinning phase
-        existed: with 1.0, 0.87-0.92 of the test codes lay nearest their
-        class's component and the 5-NN accuracy was 0.902-0.924; with 0.01,
-        0.08-0.27 and 0.893-0.920. It converges more slowly: with tiny
-        networks and every label, a logistic regression on the 8-D codes
-        scored 0.48 after 5 epochs against 0.84 with 0.01, and 0.91 against
-        0.88 after 60.
+        labelled codes to their components; 0.01 otherwise, which keeps the
+        reconstruction in charge while still matching the prior.
     discriminator_noise : float, default=0.3
         Standard deviation of the Gaussian noise added to the discriminator's
         inputs, in units of the prior's standard deviation. It keeps the
         discriminator smooth and the training stable; 0 disables it.
     neighbor_weight : float or "auto", default="auto"
-        Weight of the neighbourhood term, added to the reconstruction phase
-        (see :meth:`~skaae.training.AdversarialTrainer.neighbor_loss`): rows
-        that are near neighbours in the data (Euclidean, after the input
-        scaling of the MSE loss) are pulled together in the model's map and
-        other rows of the mini-batch pushed apart (UMAP's layout cross
-        entropy), and, where the code has a categorical part, they are made
-        to agree on their category while the categories stay equally used
-        (SCAN's consistency and balance) and a row's category is made not to
-        change within a quarter of its distance to its neighbour (virtual
-        adversarial training, with IMSAT's radius). With label
-        regularisation and a prior that gives its components' densities
-        (the mixture; not the swiss roll, whose thin segments made the
-        map worse), neighbours also agree on their
-        component ``p(component | z)``, and a supervised phase pins the
-        labelled codes to their class's component (cross-entropy of
-        ``p(component | z)``, with the same smoothness): the labels spread
-        along the neighbours as in label spreading (digits, 10 % labels,
-        2-D mixture, seeds 0-3: 5-NN accuracy of the test codes
-        0.938-0.960, against 0.902-0.924 without the phase). The adversary
-        still keeps the codes on the prior. The map is the code of
-        :class:`AdversarialAutoencoder` and the embedding of
-        :class:`AAEEmbedding`; the style of :class:`AAEClassifier` and
-        :class:`AAEClustering` is meant to carry no class, so there only
-        the categorical part takes the term. ``"auto"`` is 3 where the
-        term was measured to help (MNIST, 10,000 training images, scored
-        on the 10,000 test images): the 2-D maps of
-        :class:`AdversarialAutoencoder` (5-NN accuracy of the test codes
-        0.79 against 0.73 without), :class:`AAEEmbedding` (0.79 against
-        0.69; 0.86 against 0.73 with 100 labels) and :class:`AAEClustering`
-        (cluster accuracy 0.75-0.87 over seeds against 0.58); and 1 for
-        :class:`AAEClassifier` (100 labels, 60 epochs, seeds 0/1/2: test
-        error 8.6 / 9.9 / 9.0 % against 16.6 / 14.9 / 16.7 % without;
-        3 gave 8.6 % for seed 0). It is 0 for an :class:`AdversarialAutoencoder` code of more
-        than 3 dimensions, where the map term costs reconstruction, and with
-        ``conditional=True``, whose code is a style meant to carry no class.
-        0 trains the
-        paper's model exactly. The neighbours are searched once per ``fit``
-        (per ``partial_fit`` chunk; for a memmap larger than one window of
-        its blocks, in each window at each visit), exactly up to 65,536 rows
-        and, beyond, within random groups of at most that many. Up to there
-        the search grows with the square of the rows: 5 s for 20,000 MNIST
-        images, 58 s for 60,000, on 2 cores (the 20-epoch fit of all 60,000
-        took 156 s against 46 s without the term). Dense data of 100 features
-        or more is searched in its top 50 principal components instead
-        (1 s and 16 s there), which also gave the better map (MNIST 10k,
-        2-D, 75 epochs: 5-NN 0.804 / 0.806 for seeds 0 / 1 against 0.795 /
-        0.769 in pixels; see :mod:`skaae._neighbors`).
+        Weight of the neighbourhood term (:class:`skaae.regularisers.Neighbourhood`):
+        rows that are near neighbours in the data are pulled together in the
+        model's map and other rows of the mini-batch pushed apart (UMAP's
+        layout cross entropy), so that the map keeps the data's local
+        structure while the adversary keeps it on the prior. With label
+        regularisation on a mixture, neighbours also agree on their
+        component and the labelled codes are pinned to their class's
+        component, so the labels spread along the neighbours as in label
+        spreading. ``"auto"`` is 3 for codes of at most 3 dimensions, where
+        it gives clearly better 2-D maps, and 0 for longer codes (where it
+        costs reconstruction) and with ``conditional=True`` (whose code is a
+        style meant to carry no class). 0 trains the paper's model exactly.
+        The neighbours are searched once per ``fit``, exactly up to 65,536
+        rows and within random groups of that many beyond; dense data of 100
+        features or more is searched in its top 50 principal components.
     n_neighbors : int, default=5
         Neighbours of each row in the neighbourhood term (each epoch, each
         row is paired with one of them, drawn at random).
@@ -220,28 +179,20 @@ class AdversarialAutoencoder(
         Precision of the networks' forward passes in training and inference.
         ``"bfloat16"``: mixed precision (``torch.autocast``), the matrix
         products in bfloat16 while the weights, the optimiser and the losses
-        stay in float32; on CPUs with bfloat16 units (AVX512-BF16, AMX) and
-        on GPUs from NVIDIA Ampere on, with the paper's networks, it trained
-        2.8 times faster than float32 at batch 1000 and 1.3-1.5 times at
-        batch 100 on a 2-core Xeon with AMX, at a small cost in quality (see
-        ``benchmarks/results/speed.md``). With small networks (where the casts
-        cost more than the products save) it may be slower than float32. A
-        CPU without bfloat16 units emulates the products, many times slower
-        than float32 (1.8 against 66 GFLOP/s on a 2-core AVX2 EPYC): ``fit``
-        warns there. The outputs keep the dtype of the input either way.
+        stay in float32: faster with large networks on CPUs with bfloat16
+        units (AVX512-BF16, AMX) and on GPUs from NVIDIA Ampere on, at a
+        small cost in quality. A CPU without bfloat16 units emulates the
+        products, many times slower than float32: ``fit`` warns there. The
+        outputs keep the dtype of the input either way.
     average_weights : bool, default=False
         Whether the fitted model is an exponential moving average of the
         encoder's and decoder's weights (and the cluster heads') over the
-        last thousand or so optimiser steps (fewer early in a fit) instead of
-        the weights of the last step, as ``SGDClassifier(average=True)`` averages its
-        coefficients. Training goes on from the live weights (kept for warm
-        starts until the estimator is pickled); everything outside ``fit``,
-        callbacks and ``history_``'s prior match included, sees the average.
-        Adversarial training moves the weights by noisy steps to the end, so
-        the average is steadier: ``AAEClassifier``'s test error on MNIST 10k
-        with 100 labels swings 7.8-9.4 % between epochs with the last
-        weights and 7.7-7.9 % with the average. Costs one pass over the
-        weights per step.
+        last thousand or so optimiser steps, as ``SGDClassifier(average=True)``
+        averages its coefficients. Adversarial training moves the weights by
+        noisy steps to the end, so the average is steadier. Training goes on
+        from the live weights; everything outside ``fit``, callbacks and
+        ``history_``'s prior match included, sees the average. Costs one
+        pass over the weights per step.
     augmentation : callable or None, default=None
         A random transformation of the training mini-batches,
         ``augmentation(x, generator) -> tensor`` (see
@@ -254,8 +205,6 @@ class AdversarialAutoencoder(
         checks it on a first batch. Only training uses it (``history_``'s
         prior match too, taken on training codes); ``transform``,
         ``predict`` and validation see X as given. None: no augmentation.
-        ``AAEClassifier``'s test error on MNIST 10k with 100 labels falls
-        from 7.3 % to 3.5 % with ``RandomShift((28, 28))``.
     Attributes
     ----------
     prior_ : Prior
