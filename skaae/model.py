@@ -103,6 +103,16 @@ class AutoencoderModel(nn.Module):
         """Training codes of ``x`` (networks' units): a draw from q(z|x), activated."""
         return self.activate(self.encoder(x, generator))
 
+    def encode_with_posterior(self, x, generator=None):
+        """Training codes of ``x`` with the encoder's posterior: ``(codes, mean, log_var)``.
+
+        For an encoder with a Gaussian posterior (``sample_with_posterior``,
+        see :class:`~skaae.nn.GaussianEncoder`); the codes are the same draw
+        :meth:`encode` makes.
+        """
+        z, mean, log_var = self.encoder.sample_with_posterior(x, generator)
+        return self.activate(z), mean, log_var
+
     def embed(self, x):
         """The codes ``transform`` returns: a stochastic encoder's noise from a fixed seed.
 

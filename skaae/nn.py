@@ -140,10 +140,23 @@ class GaussianEncoder(Encoder):
     def _n_outputs(self, n_components):
         return 2 * n_components
 
-    def forward(self, x, generator=None):
+    def posterior(self, x):
+        """The mean and the log-variance of q(z|x), each of shape ``(batch, n_components)``.
+
+        The log-variance is clamped to [-20, 10], where its exponential stays
+        finite in float32 and the gradient does not vanish.
+        """
         mean, log_var = self.body(x).chunk(2, dim=1)
+        return mean, log_var.clamp(-20.0, 10.0)
+
+    def sample_with_posterior(self, x, generator=None):
+        """``(z, mean, log_var)``: a draw of q(z|x) and the posterior it was drawn from."""
+        mean, log_var = self.posterior(x)
         eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        return mean + torch.exp(0.5 * log_var.clamp(-20.0, 10.0)) * eps
+        return mean + torch.exp(0.5 * log_var) * eps, mean, log_var
+
+    def forward(self, x, generator=None):
+        return self.sample_with_posterior(x, generator)[0]
 
     def embed(self, x, generator=None):
         return self.body(x)[:, : self.n_components]

@@ -53,6 +53,9 @@ class Regulariser:
     uses_neighbors = False
     """Whether :meth:`reconstruction_term` reads ``step.neighbor_codes``."""
 
+    uses_posterior = False
+    """Whether :meth:`reconstruction_term` reads ``step.posterior`` (a Gaussian encoder's)."""
+
     def __init__(self, weight):
         self.weight = weight
 

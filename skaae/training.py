@@ -86,6 +86,9 @@ class TrainingStep:
         The codes of ``x`` and of ``neighbors`` in the reconstruction phase
         (with their graph); ``neighbor_codes`` only when a regulariser uses
         neighbours and the batch has them.
+    posterior : tuple of torch.Tensor or None
+        ``(mean, log_var)`` of the Gaussian posterior q(z|x) of ``x`` in the
+        reconstruction phase, when a regulariser uses it (``uses_posterior``).
     codes : torch.Tensor or None
         The codes of ``x`` after the reconstruction update, which the later
         phases share (with their graph) and the prior-match monitor reads.
@@ -96,7 +99,7 @@ class TrainingStep:
     def __init__(self, batch, target):
         self.x, self.y, self.labelled, self.neighbors = batch
         self.target = target
-        self.reconstruction_codes = self.neighbor_codes = self.codes = None
+        self.reconstruction_codes = self.neighbor_codes = self.codes = self.posterior = None
         self.terms = {}
 
 
@@ -247,10 +250,16 @@ class AdversarialTrainer:
         weight, for the update.
         """
         model, x = self.model, step.x
+        rows = x
         if step.neighbors is not None and any(r.uses_neighbors for r in self.regularisers):
-            codes, step.neighbor_codes = self.encode(torch.cat([x, step.neighbors])).split(len(x))
+            rows = torch.cat([x, step.neighbors])
+        if any(r.uses_posterior for r in self.regularisers):
+            codes, mean, log_var = model.encode_with_posterior(rows, self.generator)
+            step.posterior = (mean[: len(x)], log_var[: len(x)])
         else:
-            codes = self.encode(x)
+            codes = self.encode(rows)
+        if rows is not x:
+            codes, step.neighbor_codes = codes.split(len(x))
         step.reconstruction_codes = codes
         loss = model.reconstruction_loss(model.decode(codes, step.y), step.target)
         if hasattr(model.representation, "penalty"):
