@@ -19,6 +19,9 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_array, check_random_state, validate_data
 
 from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_row_blocks
+from .losses import RECONSTRUCTION_LOSSES
+from .nn import ACTIVATIONS, ENCODERS
+from .priors import PRIORS, Prior
 from .training import PRECISIONS, TrainingDivergedError, precision_context
 
 __all__ = ["ESTIMATORS", "BaseAdversarialEstimator", "ModelPart", "resolve_device"]
@@ -101,8 +104,19 @@ class BaseAdversarialEstimator(BaseEstimator):
     """
 
     _module_attributes = ()
-    _json_attributes = ()
-    _array_attributes = ()
+    # The fitted attributes every model of the family has (stored by skaae.save).
+    _json_attributes = (
+        "n_features_in_",
+        "feature_names_in_",
+        "prior_",
+        "classes_",
+        "reconstruction_loss_",
+        "history_",
+        "n_iter_",
+        "_n_features_out",
+        "_fitted_structure",
+    )
+    _array_attributes = ("_offset", "_scale")
 
     # A shared base class sets this in its own body: it is not an estimator of its own.
     _abstract = True
@@ -114,7 +128,36 @@ class BaseAdversarialEstimator(BaseEstimator):
             ESTIMATORS[cls.__name__] = cls
 
     # Parameters that fix the networks' shapes; warm_start refuses to change them.
-    _structural_parameters = ()
+    _structural_parameters = (
+        "n_components",
+        "prior",
+        "hidden_layer_sizes",
+        "activation",
+        "reconstruction_loss",
+    )
+
+    # The parameters of the model and its adversary, shared by the AAE estimators.
+    _model_parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "prior": [StrOptions(set(PRIORS)), Prior],
+        "posterior": [StrOptions(set(ENCODERS))],
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "discriminator_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "reconstruction_loss": [StrOptions({"auto", *RECONSTRUCTION_LOSSES})],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "discriminator_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "adversarial_weight": [
+            Interval(numbers.Real, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "discriminator_noise": [Interval(numbers.Real, 0, None, closed="left")],
+        "neighbor_weight": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
 
     _common_parameter_constraints = {
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -459,6 +502,8 @@ class BaseAdversarialEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 

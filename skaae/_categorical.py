@@ -7,8 +7,8 @@ follows ``prior`` (its own discriminator). The decoder reads ``[y, z]`` (the
 semi-supervised classifier and the clustering model) or a representation of
 them (the learned cluster heads of the embedding). Labelled samples, where
 there are some, also train the logits with a cross-entropy phase. Everything
-else (validation, scaling, the epoch loop, inference, persistence) is the
-:class:`~skaae.AdversarialAutoencoder`'s.
+else (validation, scaling, the epoch loop, inference, persistence) comes from
+the shared base the estimators all build on.
 """
 
 import ast
@@ -19,15 +19,16 @@ import re
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._available_if import available_if
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._base import ModelPart, _float_dtype, _layer_sizes
-from ._labels import known_classes, label_indices, unlabelled_mask
+from ._base import BaseAdversarialEstimator, ModelPart, _float_dtype, _layer_sizes
+from ._labels import condition_indices, known_classes, label_indices, unlabelled_mask
 from ._neighbors import GROUP_ROWS, nearest_neighbors, search_components
-from ._network_mixin import codes_tensor, input_tensor
+from ._network_mixin import NetworkMixin, codes_tensor, input_tensor
 from ._spectral import SPECTRAL_START_EPOCHS, SPECTRAL_START_STEPS, spectral_clusters
+from ._training_mixin import TrainingMixin
 from .autoencoder import AdversarialAutoencoder
 from .model import AutoencoderModel, LatentPart
 from .nn import make_encoder, make_mlp
@@ -94,12 +95,19 @@ def _with_defaults_of(cls, parameters):
     return re.sub(r"^(\w+) :(.*?)default=(\S+)$", own_default, parameters, flags=re.MULTILINE)
 
 
-class CategoricalStyleAutoencoder(AdversarialAutoencoder):
-    """Base class of the estimators whose code is a categorical part and a style part.
+class CategoricalStyleAutoencoder(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    TrainingMixin,
+    NetworkMixin,
+    BaseAdversarialEstimator,
+):
+    """Shared base of the estimators whose code is a categorical part and a style part.
 
-    Subclasses set ``_n_categories()`` and how ``y`` is used
-    (``_set_classes``), and may add a representation between the code and
-    the decoder (``_representation``).
+    A sibling of :class:`~skaae.AdversarialAutoencoder` on the same shared
+    base, not an estimator of its own. Subclasses set ``_n_categories()``,
+    and may add a representation between the code and the decoder
+    (``_make_representation``) or a spectral start (``_starts_from_spectral``).
     """
 
     _abstract = True
@@ -108,18 +116,17 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         "discriminators.0", "The discriminator of the categorical part."
     )
     discriminator_ = ModelPart("discriminators.1", "The discriminator of the style part.")
-    _json_attributes = (*AdversarialAutoencoder._json_attributes, "categorical_prior_")
+    _json_attributes = (*BaseAdversarialEstimator._json_attributes, "categorical_prior_")
 
     _parameter_constraints = {
-        **{
-            name: constraint
-            for name, constraint in AdversarialAutoencoder._parameter_constraints.items()
-            if name != "conditional"
-        },
+        **BaseAdversarialEstimator._model_parameter_constraints,
         "supervised_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        **BaseAdversarialEstimator._common_parameter_constraints,
     }
-    _structural_parameters = tuple(
-        name for name in AdversarialAutoencoder._structural_parameters if name != "conditional"
+    _structural_parameters = (
+        *BaseAdversarialEstimator._structural_parameters,
+        "posterior",
+        "discriminator_layer_sizes",
     )
 
     # ------------------------------------------------------------- structure
@@ -177,12 +184,6 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     def _make_representation(self):
         """The module between the code and the decoder; None: the decoder reads ``[y, z]``."""
         return None
-
-    def _is_conditional(self):
-        return False
-
-    def _is_label_regularised(self):
-        return False
 
     def _categories(self):
         return slice(0, self.categorical_prior_.n_components_)
@@ -293,20 +294,6 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
     def _uses_labelled_batches(self):
         return hasattr(self, "classes_")
 
-    def _partial_fit_available(self):
-        raise AttributeError(
-            f"{type(self).__name__} has no partial_fit: it sets labels_ (the cluster of every "
-            "training sample) in fit, which one chunk cannot give. For data larger than "
-            "memory, fit it on a numpy.memmap, which streams the data from disk."
-        )
-
-    @available_if(_partial_fit_available)
-    def partial_fit(self, X, y=None):
-        """Hidden (``hasattr`` is False): see ``_partial_fit_available``.
-
-        :class:`~skaae.AAEClassifier` defines its own ``partial_fit``.
-        """
-
     # ------------------------------------------------------------- inference
     def transform(self, X):
         """Encode X into style codes (the code without its categorical part).
@@ -391,7 +378,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         return decoded
 
     def _condition_indices(self, y, n_samples, random_state=None):
-        """Category indices from class labels (or cluster numbers); None draws them."""
+        """Category indices from class labels (or cluster numbers); None draws them uniformly."""
         if y is not None and not hasattr(self, "classes_"):
             k = self.categorical_prior_.n_components_
             values = np.asarray(y)
@@ -404,7 +391,7 @@ class CategoricalStyleAutoencoder(AdversarialAutoencoder):
         if y is None:
             k = self.categorical_prior_.n_components_
             return check_random_state(random_state).randint(k, size=n_samples)
-        return super()._condition_indices(y, n_samples)
+        return condition_indices(y, n_samples, self.classes_)
 
     def _category_probabilities(self, X):
         """Softmax of the category logits of validated ``X``, as float64."""

@@ -6,10 +6,7 @@ and turns labels into the class indices that training, ``sample`` and
 ``inverse_transform`` use.
 """
 
-import numpy as np
-from sklearn.utils.validation import check_random_state
-
-from ._labels import check_labels, known_classes, label_indices, unlabelled_mask
+from ._labels import condition_indices, known_classes, label_indices, unlabelled_mask
 from ._training_mixin import _RESUMING
 
 __all__ = ["LabelMixin"]
@@ -78,16 +75,7 @@ class LabelMixin:
 
         A single label applies to every row; None draws classes uniformly.
         """
-        if y is None:
-            rng = check_random_state(random_state)
-            return rng.randint(len(self.classes_), size=n_samples)
-        y = np.asarray(y)
-        if y.ndim == 0:
-            y = np.full(n_samples, y.item(), dtype=y.dtype if y.dtype.kind != "U" else object)
-        if y.ndim == 1 and unlabelled_mask(y).any():
-            raise ValueError("y must hold class labels here; -1 (unlabelled) is not one.")
-        y = check_labels(y, np.empty((n_samples, 0)))
-        return label_indices(y, self.classes_)
+        return condition_indices(y, n_samples, self.classes_, random_state)
 
     def _decoder_conditions(self, y, n_samples, random_state=None):
         """Class indices for the decoder of a conditional model; None otherwise."""

@@ -7,9 +7,21 @@ index of an unlabelled sample is -1.
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_random_state,
+    column_or_1d,
+)
 
-__all__ = ["UNLABELLED", "check_labels", "known_classes", "label_indices", "unlabelled_mask"]
+__all__ = [
+    "UNLABELLED",
+    "check_labels",
+    "condition_indices",
+    "known_classes",
+    "label_indices",
+    "unlabelled_mask",
+]
 
 UNLABELLED = -1
 
@@ -113,3 +125,20 @@ def label_indices(y, classes):
 
 def _all_str(values):
     return all(isinstance(value, str) for value in values.tolist())
+
+
+def condition_indices(y, n_samples, classes, random_state=None):
+    """Class indices of the labels ``y`` asked of ``sample`` or ``inverse_transform``.
+
+    A single label applies to every one of the ``n_samples`` rows; None draws
+    classes uniformly with ``random_state``. -1 (unlabelled) is refused.
+    """
+    if y is None:
+        return check_random_state(random_state).randint(len(classes), size=n_samples)
+    y = np.asarray(y)
+    if y.ndim == 0:
+        y = np.full(n_samples, y.item(), dtype=y.dtype if y.dtype.kind != "U" else object)
+    if y.ndim == 1 and unlabelled_mask(y).any():
+        raise ValueError("y must hold class labels here; -1 (unlabelled) is not one.")
+    y = check_labels(y, np.empty((n_samples, 0)))
+    return label_indices(y, classes)

@@ -1,18 +1,17 @@
-"""The model of the AdversarialAutoencoder family, and how data pass through it.
+"""How data pass through the fitted model, for every estimator of the family.
 
-:class:`NetworkMixin` builds the :class:`~skaae.model.AutoencoderModel` from
-the fitted structure and runs inference through it: the model's one forward
+:class:`NetworkMixin` runs inference through the estimator's
+:class:`~skaae.model.AutoencoderModel` (``model_``): the model's one forward
 path, the same that training uses.
 """
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import ModelPart, _check_float32_range, _layer_sizes
+from ._base import ModelPart, _check_float32_range
+from ._labels import check_labels
 from .losses import make_reconstruction_loss
-from .model import AutoencoderModel, LatentPart
-from .nn import LabelConditioning, make_encoder, make_mlp
 
 __all__ = ["NetworkMixin", "codes_tensor", "input_tensor"]
 
@@ -29,42 +28,15 @@ def codes_tensor(model, block, device):
 
 
 class NetworkMixin:
-    """The model of :class:`~skaae.AdversarialAutoencoder` and its subclasses."""
+    """Inference through the fitted model, shared by the estimators.
+
+    The estimators build their model in ``_build_networks`` (a fresh
+    ``model_`` from fitted attributes alone, so that :func:`skaae.load` can
+    rebuild it before loading its weights).
+    """
 
     encoder_ = ModelPart("encoder", "The encoder network q(z|x).")
     decoder_ = ModelPart("decoder", "The decoder network p(x|z).")
-    discriminator_ = ModelPart("discriminators.0", "The discriminator of the code.")
-
-    def _build_networks(self):
-        """Set a fresh ``model_``, shaped by ``n_features_in_`` and ``_fitted_structure``.
-
-        Built from fitted attributes alone, so that :func:`skaae.load` can
-        rebuild it without data before loading its weights. Draws from
-        torch's global generator: callers seed it.
-        """
-        structure, n_features = self._fitted_structure, self.n_features_in_
-        n_components, activation = structure["n_components"], structure["activation"]
-        hidden = _layer_sizes(structure["hidden_layer_sizes"])
-        encoder = make_encoder(structure["posterior"], n_features, hidden, n_components, activation)
-        n_conditions = len(self.classes_) if self._is_conditional() else 0
-        decoder = make_mlp(n_components + n_conditions, hidden[::-1], n_features, activation)
-        n_slots = self.prior_.n_modes_ + 1 if self._is_label_regularised() else 0
-        discriminator = make_mlp(
-            n_components + n_slots,
-            _layer_sizes(structure["discriminator_layer_sizes"]),
-            1,
-            activation,
-        )
-        part = LatentPart(
-            self.prior_,
-            discriminator,
-            slice(0, n_components),
-            label_conditioned=self._is_label_regularised(),
-        )
-        representation = LabelConditioning(len(self.classes_)) if self._is_conditional() else None
-        self.model_ = AutoencoderModel(
-            encoder, decoder, [part], self._reconstruction(), representation
-        )
 
     def _reconstruction(self):
         """The fitted reconstruction loss, with its input scaling."""
@@ -91,3 +63,44 @@ class NetworkMixin:
                 f"with n_components={self.n_components}."
             )
         return Z
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction loss of X (higher is better).
+
+        The loss is the one used in training (``reconstruction_loss_``),
+        averaged over samples and features, with X encoded as by
+        ``transform`` and decoded. Model selection (``GridSearchCV``) uses it
+        when no ``scoring`` is given.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : array-like of shape (n_samples,) or None, default=None
+            The class of each sample, decoded with it when the model is
+            conditional (needed there); ignored otherwise.
+
+        Returns
+        -------
+        score : float
+            Minus the mean reconstruction loss.
+        """
+        check_is_fitted(self)
+        X, summary = self._validate_X(X, reset=False, summarise=True)
+        self._check_reconstruction_range(summary)
+        aligned = ()
+        if self._is_conditional():
+            if y is None:
+                raise ValueError("This model is conditional (conditional=True): score needs y.")
+            aligned = (self._condition_indices(check_labels(y, X), X.shape[0]),)
+
+        def summed_loss(model, block, device, *labels):
+            x = input_tensor(model, block, device)
+            y = torch.as_tensor(labels[0], dtype=torch.long, device=device) if labels else None
+            # In float64: squared errors of large (finite float32) inputs overflow float32.
+            output = model.decode(model.embed(x), y).double()
+            return model.reconstruction_loss(output, x.double()).reshape(1) * len(block)
+
+        losses = self._infer(summed_loss, X, *aligned)
+        self._check_finite_output(losses, "reconstruction loss")
+        return -float(losses.sum() / X.shape[0])

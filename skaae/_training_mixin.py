@@ -19,7 +19,6 @@ from ._neighbors import search_components
 from .augmentation import check_augmentation, in_model_units
 from .losses import RECONSTRUCTION_LOSSES, choose_reconstruction_loss
 from .priors import resolve_prior
-from .regularisers import AdversarialPrior, ComponentPinning, Neighbourhood
 from .training import AdversarialTrainer, has_native_bfloat16
 
 __all__ = ["TrainingMixin"]
@@ -173,6 +172,14 @@ class TrainingMixin:
                 # Cycled many times per epoch: held in memory when it fits a window.
                 self._labelled_source = self._source(X, device, labelled, labels, hold=True)
 
+    def _is_conditional(self):
+        """Whether the decoder takes the label (the AAE's ``conditional=True``)."""
+        return False
+
+    def _is_label_regularised(self):
+        """Whether labels pin codes to the prior's components (the AAE's label regularisation)."""
+        return False
+
     def _uses_labelled_batches(self):
         """Whether each mini-batch comes with a labelled one (label regularisation)."""
         return self._is_label_regularised()
@@ -201,49 +208,17 @@ class TrainingMixin:
             average_weights=self.average_weights,
         )
 
-    def _regularisers(self):
-        """The terms of the objective: the adversary, then the pinning and the neighbourhood.
-
-        The pinning comes with label regularisation on a prior that gives its
-        components' densities, and only with the neighbourhood term, whose
-        agreement on components carries the labels' anchor to the unlabelled
-        rows (the pinning alone lowers the 5-NN accuracy of the codes).
-        """
-        regularisers = [AdversarialPrior(self._adversarial_weight(), self.discriminator_noise)]
-        weight = self._neighbor_weight()
-        if weight != 0:
-            neighbourhood = Neighbourhood(weight)
-            if self.model_.component_parts:
-                regularisers.append(ComponentPinning(1.0, neighbourhood))
-            regularisers.append(neighbourhood)
-        return regularisers
-
     def _adversarial_weight(self):
         """``adversarial_weight``, with "auto" resolved by ``_auto_adversarial_weight``."""
         if self.adversarial_weight != "auto":
             return self.adversarial_weight
         return self._auto_adversarial_weight()
 
-    def _auto_adversarial_weight(self):
-        """1.0 for label regularisation, else 0.01 (measured, see the parameter's docs)."""
-        return 1.0 if self._is_label_regularised() else 0.01
-
     def _neighbor_weight(self):
         """``neighbor_weight``, with "auto" resolved by ``_auto_neighbor_weight``."""
         if self.neighbor_weight != "auto":
             return self.neighbor_weight
         return self._auto_neighbor_weight()
-
-    def _auto_neighbor_weight(self):
-        """The weight "auto" stands for: 3 for maps of at most 3 dimensions, else 0.
-
-        0 too for a conditional model, whose code is a style meant to carry
-        no class: pulling near rows (mostly of one class) together there
-        would put the class back into it.
-        """
-        if self._is_conditional() or self._fitted_structure["n_components"] > 3:
-            return 0.0
-        return 3.0
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)

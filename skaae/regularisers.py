@@ -18,6 +18,8 @@ To add a regulariser, subclass :class:`Regulariser` here and have an
 estimator put it in its list (``_regularisers``).
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -28,10 +30,12 @@ from ._neighborhood import (
     layout_loss,
     smoothness_loss,
 )
+from .priors import GaussianPrior, Prior, UniformPrior
 
 __all__ = [
     "AdversarialPrior",
     "ComponentPinning",
+    "KLDivergence",
     "Neighbourhood",
     "Regulariser",
     "Supervised",
@@ -400,3 +404,121 @@ def _label_slots(y, n_modes, dtype):
     """One-hot labels with an extra last slot for the unlabelled (y == -1)."""
     index = torch.where(y >= 0, y, torch.full_like(y, n_modes))
     return F.one_hot(index, n_modes + 1).to(dtype)
+
+
+class KLDivergence(Regulariser):
+    """KL(q(z|x) || p(z)) of a Gaussian encoder: the regulariser of a VAE.
+
+    The variational autoencoder (Kingma and Welling, 2014) regularises the
+    codes through this divergence of each input's posterior from the prior,
+    where the AAE uses an adversary on the aggregated codes; this term lets
+    the two be compared on the same networks. A term of the reconstruction
+    phase: the divergence of the Gaussian posterior ``step.posterior`` of the
+    batch, summed over the code dimensions and averaged over the rows.
+
+    - ``GaussianPrior`` N(0, s^2 I): in closed form,
+      ``0.5 * sum(log s^2 - log_var + (exp(log_var) + mean^2) / s^2 - 1)``.
+    - Any other prior with a density (``prior.log_prob``, e.g. the mixture):
+      one Monte-Carlo sample at the code of the reconstruction phase
+      ``z = step.reconstruction_codes``, ``log q(z|x) - log p(z)``, with
+      ``log q(z|x)`` at its own draw ``z = mean + exp(log_var / 2) * eps``
+      written as ``-0.5 * sum(log(2 pi) + log_var + eps^2)`` with ``eps^2``
+      replaced by its mean, 1 (the posterior's entropy). The ``eps^2`` term
+      does not depend on the weights, so the gradient is the same as the one
+      of ``log q(z|x)`` at the draw; its value is less noisy, and it does not
+      subtract two nearly equal codes, which bfloat16 would round apart.
+
+    Computed in float32, under bfloat16 autocast too. The reconstruction
+    loss is a mean over features, so ``weight = beta / n_features`` makes the
+    objective the negative ELBO per feature (``beta = 1``: the VAE's).
+
+    Parameters
+    ----------
+    weight : float
+        Weight of the divergence next to the reconstruction loss.
+    prior : Prior
+        The bound prior p(z) of the part (``Prior.bind``). Its codes must be
+        the encoder's draws as they are (``activate`` the identity) and it
+        must have a density (``log_prob``) over all of the space: the uniform
+        prior's bounded support makes the divergence of any Gaussian
+        posterior infinite.
+    columns : slice or None, default=None
+        The columns of the code (and of the posterior) that the prior is of;
+        None: all of them (a VAE's code is one part).
+    closed_form : bool or None, default=None
+        Whether to use the closed form; None: when the prior is a
+        ``GaussianPrior``. False forces the Monte-Carlo estimate, which any
+        prior with a density takes; True needs a ``GaussianPrior``.
+
+    Raises
+    ------
+    ValueError
+        If the prior is not bound, has no ``log_prob``, maps the codes
+        through a non-identity ``activate``, is a ``UniformPrior``, or is
+        not a ``GaussianPrior`` when ``closed_form=True``.
+    """
+
+    names = ("kl_divergence",)
+    uses_posterior = True
+
+    def __init__(self, weight, prior, columns=None, closed_form=None):
+        super().__init__(weight)
+        name = type(prior).__name__
+        if not hasattr(prior, "n_components_"):
+            raise ValueError(f"KLDivergence needs a bound prior (Prior.bind); got {prior!r}.")
+        gaussian = isinstance(prior, GaussianPrior)
+        if closed_form and not gaussian:
+            raise ValueError(
+                f"The KL divergence has a closed form for a GaussianPrior only, not {name}."
+            )
+        if isinstance(prior, UniformPrior):
+            raise ValueError(
+                f"{name} has bounded support: the KL divergence of a Gaussian posterior from it "
+                "is infinite. Use a prior with a density everywhere (gaussian, mixture)."
+            )
+        if type(prior).activate is not Prior.activate:
+            raise ValueError(
+                f"{name} maps the encoder's outputs to codes through activate(); the KL "
+                "divergence of a Gaussian posterior needs codes that are its draws as they are."
+            )
+        if prior.log_prob(torch.zeros(1, prior.n_components_)) is None:
+            raise ValueError(
+                f"{name} has no density (log_prob returns None): the KL divergence needs one. "
+                "Use a GaussianPrior or a GaussianMixturePrior."
+            )
+        self.prior = prior
+        self.columns = slice(None) if columns is None else columns
+        self.closed_form = gaussian if closed_form is None else bool(closed_form)
+
+    def reconstruction_term(self, step, trainer):
+        mean, log_var = step.posterior
+        mean = mean[:, self.columns].float()
+        log_var = log_var[:, self.columns].float()
+        if self.closed_form:
+            loss = self.gaussian_kl(mean, log_var)
+        else:
+            z = step.reconstruction_codes[:, self.columns].float()
+            loss = self.monte_carlo_kl(z, log_var)
+        step.terms[self] = loss.detach()
+        return loss
+
+    def update(self, step, trainer):
+        term = step.terms.get(self)
+        return [torch.zeros((), device=trainer.device) if term is None else term]
+
+    def gaussian_kl(self, mean, log_var):
+        """KL(N(mean, exp(log_var)) || N(0, s^2 I)), summed over columns, meaned over rows."""
+        log_s2 = 2.0 * math.log(self.prior.scale)
+        per_dim = log_s2 - log_var + (log_var.exp() + mean.square()) / self.prior.scale**2 - 1.0
+        return 0.5 * per_dim.sum(dim=1).mean()
+
+    def monte_carlo_kl(self, z, log_var):
+        """``-H(q(z|x)) - log p(z)`` at the draws ``z``, meaned over rows (see the class)."""
+        negative_entropy = -0.5 * (math.log(2.0 * math.pi) + 1.0 + log_var).sum(dim=1)
+        return (negative_entropy - self.prior.log_prob(z)).mean()
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(weight={self.weight!r}, prior={self.prior!r}, "
+            f"closed_form={self.closed_form!r})"
+        )
