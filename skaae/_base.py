@@ -5,6 +5,7 @@ verbose output, early stopping, Ctrl-C) and device-independent pickling live
 here, so every estimator gets them the same way.
 """
 
+import collections.abc
 import copy
 import numbers
 import threading
@@ -57,6 +58,28 @@ def resolve_device(device):
         )
         return torch.device("cpu")
     return device
+
+
+class RegistryNames(collections.abc.Set):
+    """The names of a registry (a dict), plus fixed extra names, read at each look-up.
+
+    For ``StrOptions`` in ``_parameter_constraints``: a prior, encoder kind or
+    reconstruction loss registered after skaae is imported is then a valid
+    option as soon as it is in its registry.
+    """
+
+    def __init__(self, registry, *extra):
+        self._registry, self._extra = registry, extra
+
+    def __contains__(self, name):
+        return name in self._extra or name in self._registry
+
+    def __iter__(self):
+        yield from self._extra
+        yield from (name for name in self._registry if name not in self._extra)
+
+    def __len__(self):
+        return sum(1 for _ in self)
 
 
 class ModelPart:
@@ -139,15 +162,15 @@ class BaseAdversarialEstimator(BaseEstimator):
     # The parameters of the model and its adversary, shared by the AAE estimators.
     _model_parameter_constraints = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
-        "prior": [StrOptions(set(PRIORS)), Prior],
-        "posterior": [StrOptions(set(ENCODERS))],
+        "prior": [StrOptions(RegistryNames(PRIORS)), Prior],
+        "posterior": [StrOptions(RegistryNames(ENCODERS))],
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "discriminator_layer_sizes": [
             "array-like",
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
-        "reconstruction_loss": [StrOptions({"auto", *RECONSTRUCTION_LOSSES})],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "reconstruction_loss": [StrOptions(RegistryNames(RECONSTRUCTION_LOSSES, "auto"))],
+        "activation": [StrOptions(RegistryNames(ACTIVATIONS))],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "discriminator_learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "adversarial_weight": [

@@ -30,7 +30,10 @@ class UnsafeOrCorruptFileError(ValueError):
 
 
 # ---------------------------------------------------------------- JSON codec
-_PRIOR_CLASSES = {cls.__name__: cls for cls in PRIORS.values()}
+def _prior_classes():
+    """The priors of :data:`~skaae.priors.PRIORS` by class name, as registered now."""
+    return {cls.__name__: cls for cls in PRIORS.values()}
+
 
 
 def encode(value):
@@ -87,10 +90,11 @@ def _encode_array(array):
 
 def _encode_prior(prior):
     cls = type(prior)
-    if _PRIOR_CLASSES.get(cls.__name__) is not cls:
+    classes = _prior_classes()
+    if classes.get(cls.__name__) is not cls:
         raise TypeError(
             f"Cannot store the prior {cls.__qualname__} safely: skaae.save handles the priors of "
-            f"skaae.priors.PRIORS ({sorted(_PRIOR_CLASSES)}); use pickle or joblib instead."
+            f"skaae.priors.PRIORS ({sorted(classes)}); use pickle or joblib instead."
         )
     encoded = {"__type__": "prior", "prior_class": cls.__name__,
                "params": encode(prior.get_params(deep=False))}  # fmt: skip
@@ -188,7 +192,7 @@ def _construct(value, class_key, registry, what):
 
 
 def _decode_prior(value):
-    prior = _construct(value, "prior_class", _PRIOR_CLASSES, "prior class")
+    prior = _construct(value, "prior_class", _prior_classes(), "prior class")
     if "n_components" in value:
         return prior.bind(value["n_components"])
     return prior
