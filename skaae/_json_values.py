@@ -35,7 +35,6 @@ def _prior_classes():
     return {cls.__name__: cls for cls in PRIORS.values()}
 
 
-
 def encode(value):
     """``value`` as plain JSON, with the tagged objects listed in the module docstring."""
     if value is None or isinstance(value, bool | str):

@@ -1,6 +1,5 @@
 """The adversarial autoencoder as a scikit-learn transformer."""
 
-
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, check_random_state
