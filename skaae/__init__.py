@@ -14,6 +14,7 @@ from .priors import (
     UniformPrior,
 )
 from .training import TrainingDivergedError
+from .vae import VariationalAutoencoder
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "TrainingDivergedError",
     "UniformPrior",
     "UnsafeOrCorruptFileError",
+    "VariationalAutoencoder",
     "__version__",
     "load",
     "save",

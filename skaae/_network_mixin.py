@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import ModelPart, _check_float32_range
+from ._base import ModelPart, _check_float32_range, _float_dtype
 from ._labels import check_labels
 from .losses import make_reconstruction_loss
 
@@ -37,6 +37,28 @@ class NetworkMixin:
 
     encoder_ = ModelPart("encoder", "The encoder network q(z|x).")
     decoder_ = ModelPart("decoder", "The decoder network p(x|z).")
+
+    def transform(self, X):
+        """Encode X into codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The codes, in the dtype of X (float32 or float64): f(x) for a
+            deterministic encoder, the posterior mean for a stochastic one.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        codes = self._infer(
+            lambda model, block, device: model.embed(input_tensor(model, block, device)), X
+        )
+        self._check_finite_output(codes, "codes")
+        return codes.astype(_float_dtype(X), copy=False)
 
     def _reconstruction(self):
         """The fitted reconstruction loss, with its input scaling."""

@@ -102,7 +102,7 @@ class TrainingMixin:
         else:  # warm start: new hyperparameters, same optimiser state
             trainer.configure(
                 self.learning_rate,
-                self.discriminator_learning_rate,
+                self._discriminator_learning_rate(),
                 self.max_grad_norm,
                 self.average_weights,
             )
@@ -201,12 +201,16 @@ class TrainingMixin:
             self.model_,
             self._regularisers(),
             learning_rate=self.learning_rate,
-            discriminator_learning_rate=self.discriminator_learning_rate,
+            discriminator_learning_rate=self._discriminator_learning_rate(),
             max_grad_norm=self.max_grad_norm,
             generator=torch.Generator(device),
             precision=self.precision,
             average_weights=self.average_weights,
         )
+
+    def _discriminator_learning_rate(self):
+        """The discriminators' step size; None for a model without discriminators (a VAE)."""
+        return getattr(self, "discriminator_learning_rate", None)
 
     def _adversarial_weight(self):
         """``adversarial_weight``, with "auto" resolved by ``_auto_adversarial_weight``."""
@@ -222,7 +226,8 @@ class TrainingMixin:
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
-        n_neighbors = self.n_neighbors if self._neighbor_weight() > 0 else 0
+        uses_neighbors = any(r.uses_neighbors for r in self._trainer.regularisers)
+        n_neighbors = self.n_neighbors if uses_neighbors else 0
         batches = self._train_source.batches(
             batch_size,
             self._shuffle_generator,

@@ -4,9 +4,9 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._base import BaseAdversarialEstimator, ModelPart, _float_dtype, _layer_sizes
+from ._base import BaseAdversarialEstimator, ModelPart, _layer_sizes
 from ._label_mixin import LabelMixin
-from ._network_mixin import NetworkMixin, input_tensor
+from ._network_mixin import NetworkMixin
 from ._training_mixin import TrainingMixin
 from .model import AutoencoderModel, LatentPart
 from .nn import LabelConditioning, make_encoder, make_mlp
@@ -432,28 +432,6 @@ class AdversarialAutoencoder(
         return self._partial_fit(X, y)
 
     # ------------------------------------------------------------- inference
-    def transform(self, X):
-        """Encode X into codes.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to encode.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            The codes (see ``posterior`` for which code each kind returns),
-            in the dtype of X (float32 or float64).
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        codes = self._infer(
-            lambda model, block, device: model.embed(input_tensor(model, block, device)), X
-        )
-        self._check_finite_output(codes, "codes")
-        return codes.astype(_float_dtype(X), copy=False)
-
     def inverse_transform(self, X, y=None):
         """Decode codes back to data space.
 

@@ -8,6 +8,7 @@ from skaae import (
     AAEEmbedding,
     AdversarialAutoencoder,
     GaussianMixturePrior,
+    VariationalAutoencoder,
 )
 
 # Tiny networks and one epoch: the checks test the API contract, not quality.
@@ -43,6 +44,10 @@ ESTIMATORS = [
         **{**_FAST, "max_iter": 30, "hidden_layer_sizes": (32,)},
     ),
     AAEEmbedding(**_FAST),
+    VariationalAutoencoder(hidden_layer_sizes=(16,), max_iter=1, device="cpu", random_state=0),
+    VariationalAutoencoder(
+        prior="mixture", hidden_layer_sizes=(16,), max_iter=1, device="cpu", random_state=0
+    ),
 ]
 
 # Checks that cannot pass, and why. Each is covered by tests/test_family.py instead.
