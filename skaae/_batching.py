@@ -279,42 +279,78 @@ class BlockShuffledSource(BatchSource):
             order = np.arange(n_blocks)
         else:
             order = torch.randperm(n_blocks, generator=generator).numpy()
-        pending = None
+        pending = None  # the rows of an incomplete mini-batch: (rows, labels, neighbours)
         for first in range(0, n_blocks, WINDOW_BLOCKS):
-            window = self._window(order[first : first + WINDOW_BLOCKS])
-            if window is None:
+            columns = self._window_columns(
+                order[first : first + WINDOW_BLOCKS],
+                n_blocks,
+                generator,
+                n_neighbors,
+                search_components,
+            )
+            if columns is None:
                 continue
-            columns = list(window)  # rows, then labels and neighbours when there are any
-            # Drawn in the order of BatchSource (shuffle, then neighbours), so
-            # that data in one window trains exactly as in memory.
-            shuffle = None
-            if generator is not None:
-                shuffle = torch.randperm(len(columns[0]), generator=generator).to(self.device)
-            if n_neighbors > 0:
-                if n_blocks <= WINDOW_BLOCKS:  # the same rows every epoch, as in memory
-                    rows = columns[0]
-                    found = self._neighbor_table(
-                        lambda rows=rows: rows, n_neighbors, generator, search_components
-                    )
-                else:
-                    found = nearest_neighbors(columns[0], n_neighbors, generator, search_components)
-                columns.append(columns[0][_draw_partners(found, generator)])
-            if shuffle is not None:
-                columns = [_take(column, shuffle) for column in columns]
+            n_rows, start = len(columns[0]), 0
             if pending is not None:
-                columns = [_join(old, new) for old, new in zip(pending, columns, strict=True)]
-            n_full = len(columns[0]) - len(columns[0]) % batch_size
-            if n_full:
-                yield from _cut(columns, 0, n_full, batch_size)
-            pending = [_take(column, slice(n_full, None)) for column in columns]
-            if n_full == len(columns[0]):
+                # The carried rows and the head of this window make the next batch;
+                # the rest of the window is cut without joining it to them (a copy).
+                start = min(batch_size - len(pending[0]), n_rows)
+                head = [
+                    _join(old, _take(new, slice(0, start)))
+                    for old, new in zip(pending, columns, strict=True)
+                ]
                 pending = None
+                if len(head[0]) < batch_size:  # (the window ran out of rows first)
+                    pending = head
+                    continue
+                yield from _cut(head, 0, batch_size, batch_size)
+            n_full = start + (n_rows - start) // batch_size * batch_size
+            if n_full > start:
+                yield from _cut(columns, start, n_full, batch_size)
+            if n_full < n_rows:
+                # A copy: a view would keep the whole window alive into the next one.
+                pending = [_take(column, slice(n_full, None), copy=True) for column in columns]
+            del columns
         if pending is not None:
             yield from _cut(pending, 0, len(pending[0]), len(pending[0]))
 
+    def _window_columns(self, blocks, n_blocks, generator, n_neighbors, search_components):
+        """``[rows, labels, neighbours]`` of one window, shuffled; None when it serves no row.
 
-def _take(column, index):
-    return None if column is None else column[index]
+        Labels and neighbours are None when there are none. Drawn in the
+        order of :class:`BatchSource` (shuffle, then neighbours), so that data
+        in one window trains exactly as in memory. The rows are gathered in
+        shuffled order straight from the window as read (their neighbours
+        too), so that at most three window-sized tensors live at once.
+        """
+        window = self._window(blocks)
+        if window is None:
+            return None
+        x, labels = window
+        del window
+        shuffle = None
+        if generator is not None:
+            shuffle = torch.randperm(len(x), generator=generator).to(self.device)
+        neighbors = None
+        if n_neighbors > 0:
+            if n_blocks <= WINDOW_BLOCKS:  # the same rows every epoch, as in memory
+                found = self._neighbor_table(
+                    lambda rows=x: rows, n_neighbors, generator, search_components
+                )
+            else:
+                found = nearest_neighbors(x, n_neighbors, generator, search_components)
+            partners = _draw_partners(found, generator)
+            del found
+            neighbors = x[partners if shuffle is None else partners[shuffle]]
+        if shuffle is not None:
+            x, labels = x[shuffle], _take(labels, shuffle)
+        return [x, labels, neighbors]
+
+
+def _take(column, index, copy=False):
+    if column is None:
+        return None
+    return column[index].clone() if copy else column[index]
 
 
 def _join(old, new):
@@ -322,13 +358,13 @@ def _join(old, new):
 
 
 def _cut(columns, start, stop, batch_size):
-    """Batches of rows ``start:stop`` of the aligned ``columns`` (rows, labels[, neighbours])."""
+    """Batches of rows ``start:stop`` of the aligned ``columns`` (rows, labels, neighbours)."""
     pieces = [
         itertools.repeat(None) if column is None else column[start:stop].split(batch_size)
         for column in columns
     ]
-    for x, y, *neighbors in zip(*pieces, strict=False):  # (labels may repeat None)
-        yield Batch(x, y, neighbors=neighbors[0] if neighbors else None)
+    for x, y, neighbors in zip(*pieces, strict=False):  # (labels, neighbours may repeat None)
+        yield Batch(x, y, neighbors=neighbors)
 
 
 def _draw_partners(neighbors, generator):

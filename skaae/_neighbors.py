@@ -217,20 +217,26 @@ def _sparse_neighbors(X, k):
     """Positions (n, k) of each row's k nearest other rows of the sparse matrix ``X``.
 
     Blocks of ``_SPARSE_QUERY_ROWS`` rows at a time, so that the distance
-    block stays small next to a sparse X.
+    block stays small next to a sparse X; as in :func:`_dense_neighbors`,
+    one distance block serves every block of query rows, and nothing of a
+    block's size outlives its block.
     """
     X = sp.csr_matrix(X, dtype=np.float32)
+    n_rows = X.shape[0]
     squared_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    found = np.empty((X.shape[0], k), dtype=np.int64)
-    for start in range(0, X.shape[0], _SPARSE_QUERY_ROWS):
-        stop = min(start + _SPARSE_QUERY_ROWS, X.shape[0])
-        distances = (X[start:stop] @ X.T).toarray()
+    found = np.empty((n_rows, k), dtype=np.int64)
+    block = np.empty((min(_SPARSE_QUERY_ROWS, n_rows), n_rows), dtype=np.float32)
+    for start in range(0, n_rows, _SPARSE_QUERY_ROWS):
+        stop = min(start + _SPARSE_QUERY_ROWS, n_rows)
+        distances = block[: stop - start]
+        distances.fill(0.0)  # toarray adds the products into it
+        (X[start:stop] @ X.T).toarray(out=distances)
         distances *= -2
         distances += squared_norms[start:stop, None]
         distances += squared_norms[None]
         own = np.arange(stop - start)
         distances[own, own + start] = np.inf
-        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k].copy()
         order = np.argsort(np.take_along_axis(distances, nearest, axis=1), axis=1)
         found[start:stop] = np.take_along_axis(nearest, order, axis=1)
     return torch.from_numpy(found)

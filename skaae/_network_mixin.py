@@ -38,20 +38,8 @@ class NetworkMixin:
     encoder_ = ModelPart("encoder", "The encoder network q(z|x).")
     decoder_ = ModelPart("decoder", "The decoder network p(x|z).")
 
-    def transform(self, X):
-        """Encode X into codes.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to encode.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            The codes, in the dtype of X (float32 or float64): f(x) for a
-            deterministic encoder, the posterior mean for a stochastic one.
-        """
+    def _encode(self, X):
+        """The codes of X that ``transform`` returns (the encoder's ``embed``), in X's dtype."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         codes = self._infer(

@@ -432,6 +432,23 @@ class AdversarialAutoencoder(
         return self._partial_fit(X, y)
 
     # ------------------------------------------------------------- inference
+    def transform(self, X):
+        """Encode X into codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The codes, in the dtype of X (float32 or float64): f(x) for a
+            deterministic encoder, the posterior mean for a stochastic one
+            (see ``posterior``).
+        """
+        return self._encode(X)
+
     def inverse_transform(self, X, y=None):
         """Decode codes back to data space.
 

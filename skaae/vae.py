@@ -211,6 +211,21 @@ augmentation
         self._check_prior_density()
         return self._partial_fit(X, None)
 
+    def transform(self, X):
+        """Encode X into codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The codes, in the dtype of X (float32 or float64): the mean of the posterior q(z|x).
+        """
+        return self._encode(X)
+
     def inverse_transform(self, X):
         """Decode codes back to data space.
 
