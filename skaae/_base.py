@@ -1,8 +1,9 @@
-"""Shared scikit-learn plumbing of the skaae estimators.
+"""The shared base of the skaae estimators: their scikit-learn plumbing.
 
-Input validation, device resolution, seeding, the epoch loop (history,
-verbose output, early stopping, Ctrl-C) and device-independent pickling live
-here, so every estimator gets them the same way.
+Parameter constraints, input validation, device resolution, seeding, the
+registry of estimator classes and device-independent pickling live here, so
+every estimator gets them the same way. Training is in
+:mod:`skaae._training_mixin`, inference in :mod:`skaae._network_mixin`.
 """
 
 import collections.abc
@@ -23,7 +24,7 @@ from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_r
 from .losses import RECONSTRUCTION_LOSSES
 from .nn import ACTIVATIONS, ENCODERS
 from .priors import PRIORS, Prior
-from .training import PRECISIONS, TrainingDivergedError, precision_context
+from .training import PRECISIONS
 
 __all__ = ["ESTIMATORS", "BaseAdversarialEstimator", "ModelPart", "resolve_device"]
 
@@ -31,9 +32,6 @@ ESTIMATORS = {}
 """skaae's estimator classes by name, filled as they are defined (see
 ``BaseAdversarialEstimator.__init_subclass__``); :func:`skaae.save` and
 :func:`skaae.load` handle exactly these."""
-
-# Inference processes rows in blocks of about this many values (64 MiB as float32).
-_INFERENCE_BLOCK_VALUES = 1 << 24
 
 # Serialises the lazy move of the networks to the device, so that threads
 # calling transform at once never run a half-moved network.
@@ -114,11 +112,7 @@ class BaseAdversarialEstimator(BaseEstimator):
 
     The fitted networks live in ``model_`` (an
     :class:`~skaae.model.AutoencoderModel`); ``_module_attributes`` names
-    the :class:`ModelPart` attributes that expose them. Subclasses implement
-    ``_run_epoch(epoch)`` (``epoch`` counts from 0 within this call to
-    ``fit``) and ``_validation_loss()`` for :meth:`_train_epochs`, with the
-    optimisers in a ``_trainer`` that has ``state_dict()`` and
-    ``load_state_dict(state)`` (for rollbacks).
+    the :class:`ModelPart` attributes that expose them.
 
     For :func:`skaae.save` / :func:`skaae.load`, subclasses also list their
     other fitted attributes in ``_json_attributes`` (stored as JSON) and
@@ -326,190 +320,8 @@ class BaseAdversarialEstimator(BaseEstimator):
                 model.to(device)
         return device
 
-    # ----------------------------------------------------------- training
-    def _train_epochs(self, resume=False, incremental=False):
-        """Run epochs until ``max_iter``, early stopping or a callback says stop.
-
-        ``incremental=True`` (``partial_fit``) runs one epoch, without early
-        stopping.
-
-        Fills ``history_`` and ``n_iter_`` and calls the callbacks (see
-        :mod:`skaae.callbacks`). With early stopping, the weights of the epoch
-        with the best validation loss (with their optimiser state) are
-        restored at the end, as in ``MLPClassifier``. Faults, handled here for every estimator:
-
-        - Ctrl-C keeps the model of the last finished epoch (weights and
-          optimiser state; the fresh networks if no epoch finished), warns and
-          returns: the estimator stays usable.
-        - A non-finite loss raises :class:`TrainingDivergedError`, or with
-          ``on_divergence="rollback"`` restores the last finished epoch, warns
-          and returns.
-        - Any other exception (a raising callback, divergence with
-          ``on_divergence="raise"``) propagates after restoring the state from
-          before this call for a warm start (``resume=True``: weights,
-          optimiser state, ``history_``, ``n_iter_``), or after leaving a
-          fresh fit unfitted.
-        """
-        start = self._snapshot()
-        progress = {"last": start, "best": None}
-        callbacks = list(self.callbacks or ())
-        try:
-            try:
-                _notify(callbacks, "on_fit_begin", self)
-                self._run_epochs(callbacks, progress, incremental)
-            except KeyboardInterrupt:
-                self._stop_at(progress["last"], "interrupted")
-            except TrainingDivergedError as error:
-                if self.on_divergence != "rollback":
-                    raise
-                self._stop_at(progress["last"], "diverged", error)
-            if progress["best"] is not None:
-                self._restore_model(progress["best"])
-            _notify(callbacks, "on_fit_end", self)
-        except TrainingDivergedError as error:
-            self._abandon_fit(start, resume)
-            raise TrainingDivergedError(f"{type(self).__name__}: {error}") from None
-        except BaseException:
-            self._abandon_fit(start, resume)
-            raise
-
-    def _run_epochs(self, callbacks, progress, incremental=False):
-        """The epoch loop: ``progress["last"]`` is the snapshot of the last finished epoch."""
-        best_loss, stall = np.inf, 0
-        n_epochs = 1 if incremental else self.max_iter
-        early_stopping = self.early_stopping and not incremental
-        last_epoch = self.n_iter_ + n_epochs
-        for epoch in range(n_epochs):
-            record = self._run_epoch(epoch)
-            record = {"epoch": len(self.history_) + 1, **record}
-            if early_stopping:
-                record["validation_loss"] = self._validation_loss()
-            self.history_.append(record)
-            self.n_iter_ += 1
-            progress["last"] = self._snapshot()
-            if self.verbose:
-                print(_format_record(record, last_epoch), flush=True)
-            stop = False
-            if early_stopping:
-                if record["validation_loss"] < best_loss - self.tol:
-                    best_loss, stall = record["validation_loss"], 0
-                    progress["best"] = progress["last"]
-                else:
-                    stall += 1
-                stop = stall >= self.n_iter_no_change
-            if _notify(callbacks, "on_epoch_end", self, record) or stop:
-                break
-
-    def _stop_at(self, snapshot, what, error=None):
-        """Go back to ``snapshot`` (the last finished epoch) after a fault, and warn.
-
-        ``_fault`` records ``what`` for callers that fit more than once
-        (``AAEClustering``'s restarts stop at an interrupt).
-        """
-        self._restore(snapshot)
-        self._fault = what
-        n = self.n_iter_
-        if n == 0:
-            kept = "the freshly initialised networks are kept (untrained, n_iter_=0)"
-        else:
-            kept = f"the model of epoch {n}, the last finished one, is kept"
-        cause = "" if error is None else f" ({error}); on_divergence='rollback'"
-        warnings.warn(
-            f"Training {what} after {n} epochs, during epoch {n + 1}{cause}: {kept}.",
-            RuntimeWarning,
-            stacklevel=5,
-        )
-
-    def _abandon_fit(self, start, resume):
-        """After an exception: back to the state before ``fit``, or unfitted."""
-        if resume:
-            self._restore(start)
-            return
-        self.__dict__.pop("model_", None)
-        self.__dict__.pop("_trainer", None)
-
-    def _snapshot(self):
-        """A copy of what a rollback restores: weights, optimiser state, progress."""
-        trainer = getattr(self, "_trainer", None)
-        return {
-            "weights": self._weights(),
-            "trainer": None if trainer is None else copy.deepcopy(trainer.state_dict()),
-            "n_iter": self.n_iter_,
-            "n_records": len(self.history_),
-        }
-
-    def _restore(self, snapshot):
-        self._restore_model(snapshot)
-        self.n_iter_ = snapshot["n_iter"]
-        del self.history_[snapshot["n_records"] :]
-
-    def _restore_model(self, snapshot):
-        """The weights and the trainer's state of ``snapshot``; the progress stays."""
-        self._load_weights(snapshot["weights"])
-        if snapshot["trainer"] is not None:
-            # A copy: the optimisers take over the tensors they are given.
-            self._trainer.load_state_dict(copy.deepcopy(snapshot["trainer"]))
-
-    def _weights(self):
-        """A copy of the model's weights."""
-        return copy.deepcopy(self.model_.state_dict())
-
-    def _load_weights(self, weights):
-        self.model_.load_state_dict(weights)
-
     def __sklearn_is_fitted__(self):
         return "model_" in self.__dict__
-
-    # ----------------------------------------------------------- inference
-    def _infer(self, function, X, *aligned):
-        """``function(model, block, device, *aligned_blocks)`` over ``X`` in large batches.
-
-        ``model`` is the fitted model in eval mode and in the inference
-        precision (see :meth:`_inference_model`). ``aligned`` arrays (e.g.
-        labels) have one entry per row of ``X`` and are cut into the same
-        blocks. With ``precision="bfloat16"`` it runs under autocast
-        (bfloat16 results come back as float32).
-        """
-        device = self._runtime_device()
-        model = self._inference_model(device, _float_dtype(X))
-        with torch.inference_mode(), precision_context(device, self.precision):
-            return self._map_batches(
-                lambda block, *extra: function(model, block, device, *extra), X, *aligned
-            )
-
-    def _inference_model(self, device, input_dtype):
-        """The model that computes inference, in eval mode.
-
-        Inference computes in the precision of the input, as scikit-learn's
-        estimators do: float64 input runs a float64 copy of the model on the
-        CPU, float32 input the float32 model itself (about twice as fast). In
-        float32, BLAS kernels change with the number of rows, which changes a
-        row's result in its last bits (about 5e-7), so the output for a
-        sample depends slightly on the other samples of the call; in float64
-        that noise is about 1e-16. On CUDA, and with ``precision="bfloat16"``
-        (asked for speed), the float32 model always runs.
-        """
-        exact = (
-            device.type == "cpu"
-            and np.dtype(input_dtype) == np.float64
-            and self.precision == "float32"
-        )
-        model = copy.deepcopy(self.model_).to(torch.float64) if exact else self.model_
-        return model.eval()
-
-    def _map_batches(self, function, X, *aligned):
-        """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
-        out = []
-        rows = max(1, min(4096, _INFERENCE_BLOCK_VALUES // max(X.shape[1], 1)))
-        for start, block in iter_row_blocks(X, rows):
-            if sp.issparse(block):
-                block = block.toarray()
-            extra = [values[start : start + rows] for values in aligned]
-            result = function(block, *extra)
-            if result.dtype == torch.bfloat16:  # numpy has no bfloat16
-                result = result.float()
-            out.append(result.cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0,))
 
     # ----------------------------------------------------------- pickling
     def __getstate__(self):
@@ -543,12 +355,6 @@ def _check_callbacks(callbacks):
                 f"Each item of 'callbacks' must be an object with at least one of the methods "
                 f"{', '.join(_CALLBACK_METHODS)} (see skaae.callbacks); got {callback!r}."
             )
-
-
-def _notify(callbacks, method, *args):
-    """Call ``method`` on every callback that has it; True if any asked to stop."""
-    answers = [getattr(cb, method)(*args) for cb in callbacks if hasattr(cb, method)]
-    return any(answers)
 
 
 def _check_float32_range(X, input_name):
@@ -627,12 +433,3 @@ def _comparable(value):
     if isinstance(value, list | tuple):
         return tuple(value)
     return value
-
-
-def _format_record(record, max_iter):
-    parts = [f"Epoch {record['epoch']}/{max_iter}"]
-    for key, value in record.items():
-        if key not in ("epoch", "time"):
-            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
-    parts.append(f"{record['time']:.2f}s")
-    return ", ".join(parts)

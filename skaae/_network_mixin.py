@@ -5,15 +5,23 @@
 path, the same that training uses.
 """
 
+import copy
+
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import ModelPart, _check_float32_range, _float_dtype
 from ._labels import check_labels
+from ._out_of_core import iter_row_blocks
 from .losses import make_reconstruction_loss
+from .training import precision_context
 
 __all__ = ["NetworkMixin", "codes_tensor", "input_tensor"]
+
+# Inference processes rows in blocks of about this many values (64 MiB as float32).
+_INFERENCE_BLOCK_VALUES = 1 << 24
 
 
 def input_tensor(model, block, device):
@@ -37,6 +45,56 @@ class NetworkMixin:
 
     encoder_ = ModelPart("encoder", "The encoder network q(z|x).")
     decoder_ = ModelPart("decoder", "The decoder network p(x|z).")
+
+    def _infer(self, function, X, *aligned):
+        """``function(model, block, device, *aligned_blocks)`` over ``X`` in large batches.
+
+        ``model`` is the fitted model in eval mode and in the inference
+        precision (see :meth:`_inference_model`). ``aligned`` arrays (e.g.
+        labels) have one entry per row of ``X`` and are cut into the same
+        blocks. With ``precision="bfloat16"`` it runs under autocast
+        (bfloat16 results come back as float32).
+        """
+        device = self._runtime_device()
+        model = self._inference_model(device, _float_dtype(X))
+        with torch.inference_mode(), precision_context(device, self.precision):
+            return self._map_batches(
+                lambda block, *extra: function(model, block, device, *extra), X, *aligned
+            )
+
+    def _inference_model(self, device, input_dtype):
+        """The model that computes inference, in eval mode.
+
+        Inference computes in the precision of the input, as scikit-learn's
+        estimators do: float64 input runs a float64 copy of the model on the
+        CPU, float32 input the float32 model itself (about twice as fast). In
+        float32, BLAS kernels change with the number of rows, which changes a
+        row's result in its last bits (about 5e-7), so the output for a
+        sample depends slightly on the other samples of the call; in float64
+        that noise is about 1e-16. On CUDA, and with ``precision="bfloat16"``
+        (asked for speed), the float32 model always runs.
+        """
+        exact = (
+            device.type == "cpu"
+            and np.dtype(input_dtype) == np.float64
+            and self.precision == "float32"
+        )
+        model = copy.deepcopy(self.model_).to(torch.float64) if exact else self.model_
+        return model.eval()
+
+    def _map_batches(self, function, X, *aligned):
+        """Apply ``function`` (tensor -> tensor) to ``X`` in large batches; return numpy."""
+        out = []
+        rows = max(1, min(4096, _INFERENCE_BLOCK_VALUES // max(X.shape[1], 1)))
+        for start, block in iter_row_blocks(X, rows):
+            if sp.issparse(block):
+                block = block.toarray()
+            extra = [values[start : start + rows] for values in aligned]
+            result = function(block, *extra)
+            if result.dtype == torch.bfloat16:  # numpy has no bfloat16
+                result = result.float()
+            out.append(result.cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0,))
 
     def _encode(self, X):
         """The codes of X that ``transform`` returns (the encoder's ``embed``), in X's dtype."""

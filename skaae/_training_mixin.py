@@ -1,12 +1,14 @@
-"""The training plumbing of the AdversarialAutoencoder family.
+"""How the estimators train: from ``fit`` to the trainer's epochs.
 
 :class:`TrainingMixin` takes ``fit`` and ``partial_fit`` from their
 arguments to the trainer: it validates the data, initialises a fresh model
 (or checks the one it resumes), sets up the mini-batch sources and the
-:class:`~skaae.training.AdversarialTrainer`, and runs the epochs of the loop
-in :class:`~skaae._base.BaseAdversarialEstimator`.
+:class:`~skaae.training.AdversarialTrainer` with the estimator's
+regularisers, and runs the epochs (history, verbose output, early stopping,
+callbacks, Ctrl-C, divergence and rollbacks).
 """
 
+import copy
 import itertools
 import warnings
 
@@ -19,7 +21,7 @@ from ._neighbors import search_components
 from .augmentation import check_augmentation, in_model_units
 from .losses import RECONSTRUCTION_LOSSES, choose_reconstruction_loss
 from .priors import resolve_prior
-from .training import AdversarialTrainer, has_native_bfloat16
+from .training import AdversarialTrainer, TrainingDivergedError, has_native_bfloat16
 
 __all__ = ["TrainingMixin"]
 
@@ -31,12 +33,13 @@ _RESUMING = {
 
 
 class TrainingMixin:
-    """How :class:`~skaae.AdversarialAutoencoder` and its subclasses train.
+    """How every estimator of the family trains.
 
-    Mixed into a :class:`~skaae._base.BaseAdversarialEstimator`, whose epoch
-    loop calls ``_run_epoch`` and ``_validation_loss``. Subclasses change the
-    training through ``_make_trainer`` (built on ``_new_trainer``) and
-    ``_uses_labelled_batches``.
+    Mixed into a :class:`~skaae._base.BaseAdversarialEstimator`. An estimator
+    says what it trains through ``_build_networks`` (its model),
+    ``_regularisers`` (its objective next to the reconstruction) and its use
+    of labels (``_set_classes``, ``_label_indices_for_fit``,
+    ``_uses_labelled_batches``).
     """
 
     def _fit(self, X, y, seed=None, fresh=False):
@@ -251,3 +254,149 @@ class TrainingMixin:
 
     def _validation_loss(self):
         return self._trainer.reconstruction_error(self._validation_source.batches(4096))
+
+    # ------------------------------------------------------------ epochs
+    def _train_epochs(self, resume=False, incremental=False):
+        """Run epochs until ``max_iter``, early stopping or a callback says stop.
+
+        ``incremental=True`` (``partial_fit``) runs one epoch, without early
+        stopping.
+
+        Fills ``history_`` and ``n_iter_`` and calls the callbacks (see
+        :mod:`skaae.callbacks`). With early stopping, the weights of the epoch
+        with the best validation loss (with their optimiser state) are
+        restored at the end, as in ``MLPClassifier``. Faults, handled here for every estimator:
+
+        - Ctrl-C keeps the model of the last finished epoch (weights and
+          optimiser state; the fresh networks if no epoch finished), warns and
+          returns: the estimator stays usable.
+        - A non-finite loss raises :class:`TrainingDivergedError`, or with
+          ``on_divergence="rollback"`` restores the last finished epoch, warns
+          and returns.
+        - Any other exception (a raising callback, divergence with
+          ``on_divergence="raise"``) propagates after restoring the state from
+          before this call for a warm start (``resume=True``: weights,
+          optimiser state, ``history_``, ``n_iter_``), or after leaving a
+          fresh fit unfitted.
+        """
+        start = self._snapshot()
+        progress = {"last": start, "best": None}
+        callbacks = list(self.callbacks or ())
+        try:
+            try:
+                _notify(callbacks, "on_fit_begin", self)
+                self._run_epochs(callbacks, progress, incremental)
+            except KeyboardInterrupt:
+                self._stop_at(progress["last"], "interrupted")
+            except TrainingDivergedError as error:
+                if self.on_divergence != "rollback":
+                    raise
+                self._stop_at(progress["last"], "diverged", error)
+            if progress["best"] is not None:
+                self._restore_model(progress["best"])
+            _notify(callbacks, "on_fit_end", self)
+        except TrainingDivergedError as error:
+            self._abandon_fit(start, resume)
+            raise TrainingDivergedError(f"{type(self).__name__}: {error}") from None
+        except BaseException:
+            self._abandon_fit(start, resume)
+            raise
+
+    def _run_epochs(self, callbacks, progress, incremental=False):
+        """The epoch loop: ``progress["last"]`` is the snapshot of the last finished epoch."""
+        best_loss, stall = np.inf, 0
+        n_epochs = 1 if incremental else self.max_iter
+        early_stopping = self.early_stopping and not incremental
+        last_epoch = self.n_iter_ + n_epochs
+        for epoch in range(n_epochs):
+            record = self._run_epoch(epoch)
+            record = {"epoch": len(self.history_) + 1, **record}
+            if early_stopping:
+                record["validation_loss"] = self._validation_loss()
+            self.history_.append(record)
+            self.n_iter_ += 1
+            progress["last"] = self._snapshot()
+            if self.verbose:
+                print(_format_record(record, last_epoch), flush=True)
+            stop = False
+            if early_stopping:
+                if record["validation_loss"] < best_loss - self.tol:
+                    best_loss, stall = record["validation_loss"], 0
+                    progress["best"] = progress["last"]
+                else:
+                    stall += 1
+                stop = stall >= self.n_iter_no_change
+            if _notify(callbacks, "on_epoch_end", self, record) or stop:
+                break
+
+    def _stop_at(self, snapshot, what, error=None):
+        """Go back to ``snapshot`` (the last finished epoch) after a fault, and warn.
+
+        ``_fault`` records ``what`` for callers that fit more than once
+        (``AAEClustering``'s restarts stop at an interrupt).
+        """
+        self._restore(snapshot)
+        self._fault = what
+        n = self.n_iter_
+        if n == 0:
+            kept = "the freshly initialised networks are kept (untrained, n_iter_=0)"
+        else:
+            kept = f"the model of epoch {n}, the last finished one, is kept"
+        cause = "" if error is None else f" ({error}); on_divergence='rollback'"
+        warnings.warn(
+            f"Training {what} after {n} epochs, during epoch {n + 1}{cause}: {kept}.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+
+    def _abandon_fit(self, start, resume):
+        """After an exception: back to the state before ``fit``, or unfitted."""
+        if resume:
+            self._restore(start)
+            return
+        self.__dict__.pop("model_", None)
+        self.__dict__.pop("_trainer", None)
+
+    def _snapshot(self):
+        """A copy of what a rollback restores: weights, optimiser state, progress."""
+        trainer = getattr(self, "_trainer", None)
+        return {
+            "weights": self._weights(),
+            "trainer": None if trainer is None else copy.deepcopy(trainer.state_dict()),
+            "n_iter": self.n_iter_,
+            "n_records": len(self.history_),
+        }
+
+    def _restore(self, snapshot):
+        self._restore_model(snapshot)
+        self.n_iter_ = snapshot["n_iter"]
+        del self.history_[snapshot["n_records"] :]
+
+    def _restore_model(self, snapshot):
+        """The weights and the trainer's state of ``snapshot``; the progress stays."""
+        self._load_weights(snapshot["weights"])
+        if snapshot["trainer"] is not None:
+            # A copy: the optimisers take over the tensors they are given.
+            self._trainer.load_state_dict(copy.deepcopy(snapshot["trainer"]))
+
+    def _weights(self):
+        """A copy of the model's weights."""
+        return copy.deepcopy(self.model_.state_dict())
+
+    def _load_weights(self, weights):
+        self.model_.load_state_dict(weights)
+
+
+def _notify(callbacks, method, *args):
+    """Call ``method`` on every callback that has it; True if any asked to stop."""
+    answers = [getattr(cb, method)(*args) for cb in callbacks if hasattr(cb, method)]
+    return any(answers)
+
+
+def _format_record(record, max_iter):
+    parts = [f"Epoch {record['epoch']}/{max_iter}"]
+    for key, value in record.items():
+        if key not in ("epoch", "time"):
+            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
+    parts.append(f"{record['time']:.2f}s")
+    return ", ".join(parts)
