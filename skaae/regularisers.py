@@ -6,7 +6,8 @@ mini-batch, in the order of its list:
 
 - ``reconstruction_term(step, trainer)``: a term added, times ``weight``, to
   the reconstruction phase's loss (None: nothing), e.g. the neighbourhood
-  term or a VAE's KL divergence;
+  term or a VAE's KL divergence; the trainer keeps its value (detached) in
+  ``step.terms[regulariser]``;
 - ``update(step, trainer)``: phases of its own after the reconstruction
   phase (the adversary's discriminator and generator steps, the supervised
   step); returns one detached scalar per name of ``names``, the values the
@@ -67,7 +68,11 @@ class Regulariser:
         return None
 
     def update(self, step, trainer):
-        return []
+        """Its own phases; by default none, reporting its reconstruction term (zero if none)."""
+        if not self.names:
+            return []
+        term = step.terms.get(self)
+        return [torch.zeros((), device=trainer.device) if term is None else term]
 
     def __repr__(self):
         return f"{type(self).__name__}(weight={self.weight!r})"
@@ -243,12 +248,7 @@ class Neighbourhood(Regulariser):
         if any(part.prior.categorical for part in trainer.model.parts):
             smoothness = self.smoothness_loss(step.x, step.neighbors, codes, trainer)
             loss = loss + SMOOTHNESS_WEIGHT * smoothness
-        step.terms[self] = loss.detach()
         return loss
-
-    def update(self, step, trainer):
-        term = step.terms.get(self)
-        return [torch.zeros((), device=trainer.device) if term is None else term]
 
     def neighbor_loss(self, codes, neighbor_codes, trainer):
         """The map's layout term plus the categories' consistency (see the class)."""
@@ -419,14 +419,11 @@ class KLDivergence(Regulariser):
     - ``GaussianPrior`` N(0, s^2 I): in closed form,
       ``0.5 * sum(log s^2 - log_var + (exp(log_var) + mean^2) / s^2 - 1)``.
     - Any other prior with a density (``prior.log_prob``, e.g. the mixture):
-      one Monte-Carlo sample at the code of the reconstruction phase
-      ``z = step.reconstruction_codes``, ``log q(z|x) - log p(z)``, with
-      ``log q(z|x)`` at its own draw ``z = mean + exp(log_var / 2) * eps``
-      written as ``-0.5 * sum(log(2 pi) + log_var + eps^2)`` with ``eps^2``
-      replaced by its mean, 1 (the posterior's entropy). The ``eps^2`` term
-      does not depend on the weights, so the gradient is the same as the one
-      of ``log q(z|x)`` at the draw; its value is less noisy, and it does not
-      subtract two nearly equal codes, which bfloat16 would round apart.
+      one Monte-Carlo sample at the code of the reconstruction phase,
+      ``log q(z|x) - log p(z)``, with ``log q(z|x)`` replaced by its mean
+      over the draw's noise (minus the posterior's entropy): the same
+      gradient, a less noisy value, and no difference of nearly equal codes
+      for bfloat16 to round apart.
 
     Computed in float32, under bfloat16 autocast too. The reconstruction
     loss is a mean over features, so ``weight = beta / n_features`` makes the
@@ -499,12 +496,7 @@ class KLDivergence(Regulariser):
         else:
             z = step.reconstruction_codes[:, self.columns].float()
             loss = self.monte_carlo_kl(z, log_var)
-        step.terms[self] = loss.detach()
         return loss
-
-    def update(self, step, trainer):
-        term = step.terms.get(self)
-        return [torch.zeros((), device=trainer.device) if term is None else term]
 
     def gaussian_kl(self, mean, log_var):
         """KL(N(mean, exp(log_var)) || N(0, s^2 I)), summed over columns, meaned over rows."""

@@ -93,7 +93,7 @@ class TrainingStep:
         The codes of ``x`` after the reconstruction update, which the later
         phases share (with their graph) and the prior-match monitor reads.
     terms : dict
-        Values the regularisers keep between their two hooks.
+        Each regulariser's reconstruction term (detached), by regulariser.
     """
 
     def __init__(self, batch, target):
@@ -268,6 +268,7 @@ class AdversarialTrainer:
         for regulariser in self.regularisers:
             term = regulariser.reconstruction_term(step, self)
             if term is not None:
+                step.terms[regulariser] = term.detach()
                 total = total + regulariser.weight * term
         self.step_autoencoder(total)
         return loss.detach()

@@ -130,12 +130,7 @@ class CodeNorm(Regulariser):
     names = ("code_norm_loss",)
 
     def reconstruction_term(self, step, trainer):
-        loss = step.reconstruction_codes.square().mean()
-        step.terms[self] = loss.detach()  # kept for update(), which reports it
-        return loss
-
-    def update(self, step, trainer):
-        return [step.terms[self]]
+        return step.reconstruction_codes.square().mean()
 
 
 # ... and an estimator that adds it to its list (user code).
