@@ -490,3 +490,20 @@ def has_native_bfloat16(device):
             return None
         return any(getattr(cpu, name)() for name in probes)
     return None
+
+
+def __getattr__(name):
+    # LatentPart moved to skaae.model with the model it describes.
+    if name == "LatentPart":
+        import warnings
+
+        from .model import LatentPart
+
+        warnings.warn(
+            "skaae.training.LatentPart moved to skaae.model.LatentPart; importing it from "
+            "skaae.training is deprecated and will stop working in a future release.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return LatentPart
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

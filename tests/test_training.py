@@ -456,3 +456,12 @@ def test_priors_without_component_densities_are_not_pinned():
     assert trainer.model.component_parts == []
     assert not _pins_components(trainer)
     assert category_views(torch.zeros(2, 2), trainer.model) == []
+
+
+def test_latent_part_from_its_old_module_warns_and_is_the_same_class():
+    import skaae.model
+    import skaae.training
+
+    with pytest.warns(FutureWarning, match="skaae.model.LatentPart"):
+        moved = skaae.training.LatentPart
+    assert moved is skaae.model.LatentPart
