@@ -2,10 +2,9 @@
 
 Adversarial training keeps moving the weights from one mini-batch to the
 next, and the model of a single step is a noisy draw around where training
-is heading: the test error of ``AAEClassifier`` (MNIST 10k, 100 labels)
-swings 7.8-9.4 % from one epoch to the next, while the average of the
-weights over the last thousand steps gives 7.7-7.9 % at every epoch (the
-averaged GAN generators of Yazici et al., 2019, are the same observation).
+is heading; the average of the weights over the last thousand steps is
+steadier (as the averaged GAN generators of Yazici et al., 2019; see
+``average_weights`` in doc/notes/parameter_measurements.md).
 
 :class:`WeightAverage` keeps the average beside the parameters of the
 networks that are trained, and exchanges the two sets: during an epoch the
@@ -22,10 +21,8 @@ __all__ = ["AVERAGE_DECAY", "WeightAverage"]
 AVERAGE_DECAY = 0.999
 """Decay per optimiser step of the weight average (an average over about 1,000 steps).
 
-Measured on MNIST 10k, 100 labels (test error of ``AAEClassifier``, epochs
-30-120): decay 0.99, 7.8-8.2 %; 0.999, 7.7-7.9 %; 0.9995, 7.8-8.0 % from epoch
-50 on. 5-NN accuracy of ``AAEEmbedding``'s 2-D test embedding over epochs
-60-100: 0.910-0.916 with 0.999 against 0.892-0.911 for the live weights.
+It gave the steadiest test error of ``AAEClassifier`` on MNIST among the
+decays tried (see doc/notes/parameter_measurements.md).
 """
 
 # The decay of step t is min(AVERAGE_DECAY, (1 + t) / (_WARM_UP + t)): early

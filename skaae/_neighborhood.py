@@ -23,9 +23,9 @@ __all__ = [
 NEIGHBOR_KERNEL_WIDTH = 0.25
 """Width of the neighbourhood term's similarity kernel, in prior-std units.
 
-Measured on MNIST 10k (2-D codes, 30 epochs, map weight 0.03, 10 neighbours): 5-NN
-accuracy of the test codes 0.758 with 0.05, 0.787 with 0.2, 0.782 with 0.3,
-0.715 with 0.5; narrower kernels also left the codes further from the prior.
+Between the widths that gave the best 2-D maps on MNIST: narrower kernels
+left the codes further from the prior, wider ones gave worse maps (see
+doc/notes/parameter_measurements.md).
 """
 
 NEGATIVE_SAMPLES = 5
@@ -40,17 +40,15 @@ MAP_TERM_SCALE = 0.01
 
 The layout term's values are a few units, and it pulls on every coordinate
 of the map, so it is weighed down next to the categorical consistency term;
-with it, one ``neighbor_weight`` serves both (measured on MNIST 10k, 2-D
-AAEEmbedding, 60 epochs, before the smoothness term: 5-NN 0.81 when the consistency term weighs 100
-times the layout term, 0.77 at 33 times).
+with it, one ``neighbor_weight`` serves both (see
+doc/notes/parameter_measurements.md).
 """
 
 SMOOTHNESS_WEIGHT = 0.3
 """Weight of the smoothness term of a categorical part next to its consistency term.
 
-Measured on MNIST 10k with ``AAEClustering(16)`` and neighbour weight 3,
-test cluster accuracy: 0.87 after 20-40 epochs with 0.3 (0.78-0.81 without
-the term); with 1.0 every row fell into one category.
+It raises the cluster accuracy of ``AAEClustering`` on MNIST; much more
+(1.0) puts every row in one category (see doc/notes/parameter_measurements.md).
 """
 
 SMOOTHNESS_RADIUS = 0.25
@@ -61,10 +59,9 @@ BALANCE_WEIGHT = 1.0
 """Weight of the balance term next to the consistency term of a categorical part.
 
 Without it (the adversary alone balancing the categories) the consistency
-term put every row of MNIST in one category. Measured on MNIST 10k with
-``AAEClustering(16)``, test cluster accuracy after 30 epochs (noisy from
-epoch to epoch by about 0.03): neighbour weight 3 with balance weight 1,
-0.81; 3 with 3, 0.74; 1 with 1, 0.76; 1 with 3, 0.78.
+term puts every row of MNIST in one category; 1.0 with the default
+``neighbor_weight`` gave the best clusters (see
+doc/notes/parameter_measurements.md).
 """
 
 # Size of the probe of the power-iteration step, as a fraction of the

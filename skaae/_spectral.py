@@ -2,12 +2,11 @@
 
 Trained from random networks, an :class:`~skaae.AAEClustering` settles
 within its first epochs on a partition of the data that later epochs barely
-change: on MNIST (10,000 training images, 16 clusters, 40 epochs) test
-cluster accuracies of 0.71 to 0.85 over 15 seeds, mean 0.79, each fixed by
-about epoch 20. A spectral clustering (Ng, Jordan and Weiss, 2001; von
-Luxburg, 2007) of the graph that links each row to its nearest rows finds a
-good partition without any training (0.85 there, in 2 s); the model starts
-from it and refines it (see ``AAEClustering(init="spectral")``).
+change, and that partition depends on the seed. A spectral clustering (Ng,
+Jordan and Weiss, 2001; von Luxburg, 2007) of the graph that links each row
+to its nearest rows finds a good partition without any training; the model
+starts from it and refines it (see ``AAEClustering(init="spectral")`` and
+doc/notes/parameter_measurements.md).
 """
 
 import warnings
@@ -27,19 +26,15 @@ __all__ = [
 SPECTRAL_START_EPOCHS = 5
 """Epochs in which a cross-entropy phase pulls the clusters towards the spectral start.
 
-Measured on MNIST (10,000 training images, ``AAEClustering(16)``, 40 epochs
-in all, seeds 0-3): test cluster accuracy 0.90 / 0.89 / 0.86 / 0.89 (0.86-0.88
-after 10 epochs), against 0.71-0.85 (mean 0.79 over 15 seeds) from random
-networks. At 128 rows a mini-batch, 5 epochs there are 395 mini-batches.
+On MNIST, a start of 5 epochs gave better and steadier clusters than random
+networks (see doc/notes/parameter_measurements.md).
 """
 
 SPECTRAL_START_STEPS = 300
 """Mini-batches the start lasts at least (in whole epochs), for data of few batches an epoch.
 
-Four blobs of 300 rows in 20-D, mini-batches of 64, small networks: after a
-start of 5 epochs (25 mini-batches), the adjusted Rand index was 1.0 for 3
-of 6 seeds (0.7 for the others); after one of 60 epochs (300 mini-batches),
-1.0 for all 12 fits (6 seeds, 2 sets of blobs).
+On small data, 5 epochs are too few mini-batches for the start to take hold;
+300 was enough on small synthetic blobs (see doc/notes/parameter_measurements.md).
 """
 
 MIN_ROWS_PER_CLUSTER = 5
@@ -54,9 +49,9 @@ def spectral_clusters(neighbors, n_clusters):
     :func:`sklearn.cluster.spectral_clustering` with the LOBPCG
     eigensolver: a block method, which finds the repeated eigenvalues of a
     graph in several pieces (where ARPACK's Lanczos iteration misses some,
-    and its shift-invert mode took 214 s for 60,000 MNIST images against
-    6 s). The solver's start and k-means are seeded with 0, so that the
-    clusters are a function of the graph alone.
+    and its shift-invert mode is far slower). The solver's start and k-means
+    are seeded with 0, so that the clusters are a function of the graph
+    alone.
 
     Parameters
     ----------

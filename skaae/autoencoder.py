@@ -100,7 +100,8 @@ class AdversarialAutoencoder(
         label regularisation (``fit(X, y)`` with a prior of several
         components, not ``conditional``), where the adversary pins the
         labelled codes to their components; 0.01 otherwise, which keeps the
-        reconstruction in charge while still matching the prior.
+        reconstruction in charge while still matching the prior. (For the
+        models with a categorical part, ``"auto"`` is their own default.)
     discriminator_noise : float, default=0.3
         Standard deviation of the Gaussian noise added to the discriminator's
         inputs, in units of the prior's standard deviation. It keeps the
@@ -200,6 +201,7 @@ class AdversarialAutoencoder(
         checks it on a first batch. Only training uses it (``history_``'s
         prior match too, taken on training codes); ``transform``,
         ``predict`` and validation see X as given. None: no augmentation.
+
     Attributes
     ----------
     prior_ : Prior
@@ -235,33 +237,17 @@ class AdversarialAutoencoder(
 
     Notes
     -----
-    Ctrl-C (``KeyboardInterrupt``) during ``fit`` stops training, keeps the
-    model of the last finished epoch (the freshly initialised networks if
-    none finished), warns with a ``RuntimeWarning`` and returns: the
+    Ctrl-C (``KeyboardInterrupt``) during ``fit`` stops training with a
+    ``RuntimeWarning`` and keeps the model of the last finished epoch: the
     estimator is usable, and a ``warm_start`` fit continues from there.
 
     Data larger than memory: a ``numpy.memmap`` passed to ``fit``,
-    ``partial_fit``, ``transform`` or ``score`` stays on disk. It is validated
-    and summarised (range, column means and variances, merged chunk by chunk
-    in float64) in one pass of 4 MiB chunks, read with plain file reads so
-    that the file's pages are not mapped into the process (reading through a
-    mapping counts every page read towards the resident set size). Training
-    reads it in blocks of consecutive rows, shuffled in windows of 16 blocks
-    (see ``skaae._batching.BlockShuffledSource`` for the trade-off); data
-    that fits in one window (about 64 MiB) trains exactly as the same array
-    in memory. Memory use stays about one window plus the model, whatever
-    the size of the file. Sparse matrices are kept as they are and
-    densified one mini-batch at a time. Labels ``y`` are held in memory (one
-    integer per sample) and served with their rows. For a stream of chunks
-    that are not one array, use :meth:`partial_fit`.
+    ``partial_fit``, ``transform`` or ``score`` stays on disk and is read in
+    shuffled windows of row blocks, so memory use stays about one window
+    (64 MiB) plus the model. For a stream of chunks, use :meth:`partial_fit`.
 
-    skaae leaves torch's thread count as it is (``torch.set_num_threads``;
-    by default one thread per physical core), which is the fastest setting
-    on an otherwise idle machine with networks as large as the paper's. On a
-    machine whose cores are busy with other work, or when model selection
-    runs one fit per core (``n_jobs``), one thread per process is faster:
-    threads that wait for a busy core stall each other at every matrix
-    product.
+    skaae leaves torch's thread count as it is; where the cores are busy or
+    fits run in parallel (``n_jobs``), ``torch.set_num_threads(1)`` is faster.
 
     References
     ----------
@@ -390,30 +376,14 @@ class AdversarialAutoencoder(
     def partial_fit(self, X, y=None):
         """Train for one epoch on X, continuing from the current model.
 
-        The first call (on an unfitted estimator) initialises the model from
-        this first chunk: the prior, the reconstruction loss
-        (``reconstruction_loss="auto"`` looks at this chunk only), for the
-        MSE loss the input scaling (the mean and standard deviation of this
-        chunk) and, with labels, the classes. Unlike the running statistics
-        of ``IncrementalPCA``, that scaling stays fixed afterwards, since the
-        networks are trained on inputs scaled by it: make the first chunk
-        representative. Later calls check that X has the same features and
-        run one epoch over it with the same optimiser state. ``n_iter_``
-        counts the epochs run, one per call (as in
-        ``MLPRegressor.partial_fit``), and ``max_iter``, ``warm_start`` and
-        ``early_stopping`` play no part. Ctrl-C and divergence are handled as
-        in :meth:`fit` (see Notes), for the epoch of this call.
-
-        Labels work as in :meth:`fit` (label regularisation with a prior that
-        has components, the decoder's condition with ``conditional=True``),
-        but ``classes_`` is fixed by the first call: it holds the labels of
-        the first call's ``y``, and the networks are shaped by it. Later calls
-        may hold fewer classes (and, for label regularisation, unlabelled
-        samples or no ``y`` at all), but a label the first call did not see
-        raises a ``ValueError``: make sure the first chunk has a sample of
-        every class. A model whose first call had no labels cannot take
-        labels later (with a prior that has components, it raises); a
-        conditional model needs ``y`` at every call.
+        The first call (on an unfitted estimator) fixes from its chunk the
+        reconstruction loss, the input scaling of the MSE loss and, with
+        labels, ``classes_``: make the first chunk representative, with a
+        sample of every class (a label it did not see raises later; a
+        conditional model needs ``y`` at every call). Later calls run one
+        epoch each with the same optimiser state; ``n_iter_`` counts the
+        calls, and ``max_iter``, ``warm_start`` and ``early_stopping`` play
+        no part.
 
         Parameters
         ----------

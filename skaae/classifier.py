@@ -33,13 +33,13 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         Dimension of the style code z (what ``transform`` returns).
     supervised_weight : float, default=3.0
         Weight of the supervised cross-entropy relative to the
-        reconstruction loss (the phases share one optimiser). Measured on
-        MNIST (10,000 training images, 100 labels, 200 s of fit, model seeds
-        0 / 1 / 2): 1.0 gave 7.8 / 9.3 / 7.9 % test error, 3.0 gave
-        7.3 / 7.7 / 7.7 %; with 1,000 labels both give about 4 %.
+        reconstruction loss (the phases share one optimiser). 3.0 gives a
+        lower test error than 1.0 with few labels (MNIST, 100 labels); see
+        doc/notes/parameter_measurements.md.
     prior : str or Prior, default="gaussian"
         Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -133,7 +133,10 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         self.augmentation = augmentation
 
     def _auto_neighbor_weight(self):
-        """1: with labels, a lighter term than the clustering's (measured, see the docs)."""
+        """1: with labels, a lighter term than the clustering's 3 suffices.
+
+        See ``neighbor_weight`` in doc/notes/parameter_measurements.md.
+        """
         return 1.0
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -30,12 +30,11 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     Beyond the paper, the neighbourhood term (``neighbor_weight``, on by
     default) makes near neighbours in the data share a cluster, keeps the
     clusters of each mini-batch equally used and a row's cluster unchanged
-    within a quarter of its distance to its neighbour. On MNIST (10,000
-    training images, 16 clusters) it lifts the test cluster accuracy from
-    0.58 to 0.71-0.87, depending on the seed, reached within 40 epochs. And
-    the clusters start from a spectral clustering of the data's
-    neighbourhood graph (``init="spectral"``, the default), which makes the
-    fit far less dependent on the seed: 0.86-0.91 there (14 seeds).
+    within a quarter of its distance to its neighbour; and the clusters
+    start from a spectral clustering of the data's neighbourhood graph
+    (``init="spectral"``, the default). Both raise the cluster accuracy on
+    MNIST, and the spectral start makes it far less dependent on the seed
+    (see doc/notes/parameter_measurements.md).
 
     Parameters
     ----------
@@ -51,28 +50,22 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         mini-batches) a cross-entropy phase trains q(y|x) towards those
         clusters, as labels would, and from then on the model refines them
         on its own (``history_`` has a ``supervised_loss`` for those
-        epochs). It takes a few seconds (2 s for 10,000 MNIST images, 20 s
-        for 60,000) and makes the fit far less dependent on the seed: on
-        MNIST (10,000 training images, 16 clusters, 40 epochs) test cluster
-        accuracy 0.86-0.91 over 14 seeds, against 0.71-0.87 (mean 0.79 over
-        15 seeds) with ``"random"``, the paper's start from random
-        networks. Fits that continue a model (``warm_start``), data with
-        fewer than 5 rows per cluster, more than 65,536 rows, or a
-        memory-mapped X larger than one read window (see
-        :class:`AdversarialAutoencoder`) start from random networks.
+        epochs). It takes seconds and makes the fit far less dependent on
+        the seed than ``"random"``, the paper's start from random networks.
+        Fits that continue a model (``warm_start``), data with fewer than 5
+        rows per cluster, more than 65,536 rows, or a memory-mapped X larger
+        than one read window (see :class:`AdversarialAutoencoder`) start
+        from random networks.
     n_init : int, default=1
         Number of fits from different seeds (drawn from ``random_state``;
         the first is the fit of ``n_init=1``); the one whose clusters agree
         best with the data's neighbourhoods is kept: the lowest
         ``neighbor_loss`` of its last epoch (the lowest
-        ``reconstruction_loss`` when ``neighbor_weight`` is 0; that choice
-        is not measured). As ``n_init`` of :class:`~sklearn.cluster.KMeans`,
-        it guards against the fits that merge two classes in one cluster,
-        which the random start makes common: on MNIST (10,000 training
-        images, 16 clusters, 40 epochs, ``init="random"``), ten restarts
-        reached test cluster accuracies of 0.75 to 0.87; the four with the
-        lowest loss, 0.83 to 0.86, and the kept one 0.832. Every restart
-        of a spectral start starts from the same spectral clusters.
+        ``reconstruction_loss`` when ``neighbor_weight`` is 0). As
+        ``n_init`` of :class:`~sklearn.cluster.KMeans`, it guards against
+        the fits that merge two classes in one cluster, which the random
+        start makes common (see doc/notes/parameter_measurements.md). Every
+        restart of a spectral start starts from the same spectral clusters.
         A ``warm_start`` fit of a fitted model continues it once.
         Callbacks see each restart as a fit of its own (``on_fit_begin`` to
         ``on_fit_end``), so an ``EarlyStopping`` or ``Checkpoint`` describes
@@ -84,6 +77,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     prior : str or Prior, default="gaussian"
         Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
+
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)

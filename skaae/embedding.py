@@ -38,13 +38,10 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
     Beyond the paper, the neighbourhood term (``neighbor_weight``, on by
     default) lays out the embedding as UMAP does and makes near neighbours
-    in the data share a cluster (see :class:`AdversarialAutoencoder`). On
-    MNIST (10,000 training images, 75 epochs, 2-D) it lifts the 5-NN
-    accuracy of the test embedding from 0.69 to 0.79 unsupervised, and
-    from 0.73 to 0.90 with 100 labels (0.86 with the neighbours searched in
-    the pixels rather than in 50 principal components). Unsupervised, the
-    clusters start from a spectral clustering of the data (``init``): 0.87
-    (0.85-0.86 searched in the pixels).
+    in the data share a cluster (see :class:`AdversarialAutoencoder`), and
+    unsupervised the clusters start from a spectral clustering of the data
+    (``init``). Both raise the 5-NN accuracy of the embedding on MNIST (see
+    doc/notes/parameter_measurements.md).
 
     Parameters
     ----------
@@ -59,20 +56,15 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         clustering of the data's neighbourhood graph, which a cross-entropy
         phase pulls the clusters towards in the first epochs, or from random
         networks (the paper); see :class:`AAEClustering`, whose start this
-        is. On MNIST (10,000 training images, 75 epochs, 2-D, unsupervised)
-        the 5-NN accuracy of the test embedding was 0.856 / 0.850 (seeds
-        0 / 1) with the spectral start, against 0.792 (seed 0) from random
-        networks (both with the training neighbours searched in the pixels;
-        in 50 principal components, the default now, 0.871 for seed 0,
-        0.887 with the weight average; all with ``assignment="soft"``).
+        is. The spectral start gives the better embedding on MNIST (see
+        doc/notes/parameter_measurements.md).
         Ignored with labels: the classes are the clusters.
     min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
         threshold eta), in units of the style prior's standard deviation.
-        Measured on MNIST (10,000 images, 75 epochs, 2-D, unsupervised,
-        before the neighbourhood term): 6.0 left 9 of 16 clusters unused
-        (5-NN 0.62), 3.0 gave 0.69, 2.0 0.72 (with 100 labels 0.76), 1.0
-        0.72.
+        Too large a distance leaves clusters unused; on MNIST 2.0 mapped as
+        well as 1.0 and better than larger values (see
+        doc/notes/parameter_measurements.md).
     assignment : {"hard", "soft"}, default="hard"
         Where ``transform`` places a sample: "hard", at the head of its most
         probable cluster plus its style (the paper's one-hot label mapped to
@@ -80,15 +72,14 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         weighted by the cluster probabilities plus its style, the
         representation the decoder is trained on. The two differ only for
         samples the encoder is unsure about, which "soft" puts between heads.
-        Measured on MNIST (10,000 training images, 75 epochs, 2-D, test
-        embedding): 5-NN accuracy hard / soft 0.922 / 0.887 unsupervised,
-        0.926 / 0.914 with 100 labels (seed 0; 0.915 / 0.892 with seed 1),
-        and trustworthiness higher with "hard" in all three.
+        "hard" gave the better 5-NN accuracy and trustworthiness on MNIST,
+        with and without labels.
     supervised_weight : float, default=1.0
         Weight of the supervised cross-entropy (with labels only).
     prior : str or Prior, default="gaussian"
         Prior of the style; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
+
     Attributes
     ----------
     cluster_heads_ : torch.nn.Module

@@ -20,7 +20,6 @@ from skaae._spectral import (
     SPECTRAL_START_STEPS,
     spectral_clusters,
 )
-from skaae.regularisers import Supervised
 
 CPU = torch.device("cpu")
 
@@ -176,7 +175,6 @@ def test_the_start_trains_only_its_first_epochs():
     epochs = _start_epochs(len(X), TINY["batch_size"])
     model = AAEClustering(n_clusters=4, max_iter=epochs + 2, **TINY).fit(X)
     assert _started_epochs(model) == list(range(1, epochs + 1))
-    assert model._trainer.find(Supervised) is None
     assert "_labelled_source" not in vars(model)
     assert (
         _started_epochs(AAEClustering(n_clusters=4, init="random", max_iter=3, **TINY).fit(X)) == []
@@ -187,7 +185,6 @@ def test_a_fit_that_ends_within_the_start_continues_without_it():
     X, _ = _blobs()
     model = AAEClustering(n_clusters=4, max_iter=2, warm_start=True, **TINY).fit(X)
     assert _started_epochs(model) == [1, 2]
-    assert model._trainer.find(Supervised) is None
     model.set_params(max_iter=3).fit(X)  # a continuation: no new start
     assert model.n_iter_ == 5
     assert _started_epochs(model) == [1, 2]
@@ -227,7 +224,6 @@ def test_an_unsupervised_embedding_starts_from_the_spectral_clusters():
     X, _ = _blobs()
     model = AAEEmbedding(n_clusters=4, max_iter=3, **TINY).fit(X)
     assert _started_epochs(model) == [1, 2, 3]
-    assert model._trainer.find(Supervised) is None
     random = AAEEmbedding(n_clusters=4, init="random", max_iter=3, **TINY).fit(X)
     assert _started_epochs(random) == []
 
@@ -242,7 +238,6 @@ def test_an_embedding_with_labels_has_no_spectral_start(monkeypatch):
     model = AAEEmbedding(max_iter=2, **TINY).fit(X, y_partial)
     # The labels' cross-entropy phase, in every epoch and to the end.
     assert _started_epochs(model) == [1, 2]
-    assert model._trainer.find(Supervised) is not None
     with pytest.raises(AssertionError, match="a spectral start"):
         AAEEmbedding(n_clusters=4, max_iter=1, **TINY).fit(X)
 
