@@ -64,6 +64,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import aae_vs_vae
 import numpy as np
 import torch
 from _common import (
@@ -461,6 +462,16 @@ def render(args, reduction, notes, start_load):
         if args.figure:
             parts += [f"![the test embeddings of every method]({FIGURE})", ""]
         parts += [f"- {note}" for note in notes] + ([""] if notes else [])
+        if args.vae_rows:
+            parts += [
+                f"## AAE against VAE (the paper's Figure 2; {args.aae_vs_vae_epochs} epochs "
+                f"each, 2-D codes of the test images)",
+                "",
+                "Columns as in [aae_vs_vae.md](aae_vs_vae.md) (`benchmarks/aae_vs_vae.py`, "
+                "which also draws the figure).",
+                "",
+                aae_vs_vae.table(args.vae_rows),
+            ]
         parts += ["## Bars and reference numbers", "", bar_table(rows)]
         parts.append(
             "Semi-supervised error with 100 labels and clustering with 16 clusters, with "
@@ -485,6 +496,12 @@ def main(argv=None):
         default=0.0,
         help="seconds of fit of AAEClassifier and AAEClustering (default 0: skip them)",
     )
+    parser.add_argument(
+        "--aae-vs-vae-epochs",
+        type=int,
+        default=50,
+        help="epochs of the four models of the AAE-against-VAE rows (0: skip them)",
+    )
     parser.add_argument("--output-dir", default=str(RESULTS))
     args = parser.parse_args(argv)
     args.started, start_load = time.perf_counter(), os.getloadavg()[0]
@@ -508,6 +525,11 @@ def main(argv=None):
         rows += classifier_rows(X, y, X_test, y_test, args.family_budget)
         print("AAEClustering, 30 clusters", flush=True)
         rows += clustering_rows(X, y, X_test, y_test, args.family_budget)
+    args.vae_rows = []
+    if args.aae_vs_vae_epochs > 0:
+        print("AAE against VAE", flush=True)
+        models = list(aae_vs_vae.load_example().MODELS)
+        args.vae_rows = aae_vs_vae.compare(X, y, X_test, y_test, models, args.aae_vs_vae_epochs)[0]
     versions = {name: installed_version(name) for name in PEERS.values()}
     write_results(
         "quality",
@@ -516,9 +538,12 @@ def main(argv=None):
         render=render(args, reduction, notes, start_load),
         versions=versions,
         reduction=reduction,
+        aae_vs_vae=args.vae_rows,
         notes=notes,
         settings={
-            key: value for key, value in vars(args).items() if key not in ("started", "figure")
+            key: value
+            for key, value in vars(args).items()
+            if key not in ("started", "figure", "vae_rows")
         },
     )
 
