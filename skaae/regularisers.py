@@ -9,14 +9,12 @@ mini-batch, in the order of its list:
   term or a VAE's KL divergence; the trainer keeps its value (detached) in
   ``step.terms[regulariser]``;
 - ``update(step, trainer)``: phases of its own after the reconstruction
-  phase (the adversary's discriminator and generator steps, the supervised
-  step); returns one detached scalar per name of ``names``, the values the
-  epoch's record (``history_``) reports.
+  phase (the adversary's steps, the supervised step); returns one detached
+  scalar per name of ``names``, the values ``history_`` reports.
 
-``step`` is the mini-batch's :class:`~skaae.training.TrainingStep`;
-``trainer`` gives the model, the random generator and the optimiser steps.
-To add a regulariser, subclass :class:`Regulariser` here and have an
-estimator put it in its list (``_regularisers``).
+``step`` is the batch's :class:`~skaae.training.TrainingStep`, ``trainer``
+the :class:`~skaae.training.AdversarialTrainer`. To add a regulariser,
+subclass :class:`Regulariser` and add it to an estimator's ``_regularisers``.
 """
 
 import math
@@ -75,7 +73,10 @@ class Regulariser:
         return [torch.zeros((), device=trainer.device) if term is None else term]
 
     def __repr__(self):
-        return f"{type(self).__name__}(weight={self.weight!r})"
+        settings = ", ".join(
+            f"{key}={value!r}" for key, value in vars(self).items() if not key.startswith("_")
+        )
+        return f"{type(self).__name__}({settings})"
 
 
 class AdversarialPrior(Regulariser):
@@ -215,9 +216,8 @@ class Neighbourhood(Regulariser):
       et al., 2020), plus ``SMOOTHNESS_WEIGHT`` times the virtual
       adversarial smoothness of the categories (:meth:`smoothness_loss`);
     - the same consistency on the component probabilities of each
-      label-regularised part whose prior gives its components' densities.
-
-    The losses and their constants are in :mod:`skaae._neighborhood`.
+      label-regularised part whose prior gives its components' densities
+      (the losses and their constants: :mod:`skaae._neighborhood`).
 
     Parameters
     ----------
@@ -409,12 +409,10 @@ def _label_slots(y, n_modes, dtype):
 class KLDivergence(Regulariser):
     """KL(q(z|x) || p(z)) of a Gaussian encoder: the regulariser of a VAE.
 
-    The variational autoencoder (Kingma and Welling, 2014) regularises the
-    codes through this divergence of each input's posterior from the prior,
-    where the AAE uses an adversary on the aggregated codes; this term lets
-    the two be compared on the same networks. A term of the reconstruction
-    phase: the divergence of the Gaussian posterior ``step.posterior`` of the
-    batch, summed over the code dimensions and averaged over the rows.
+    The VAE (Kingma and Welling, 2014) regularises each input's posterior
+    towards the prior where the AAE puts an adversary on the aggregated codes.
+    A term of the reconstruction phase: the divergence of the batch's Gaussian
+    posterior ``step.posterior``, summed over dimensions, meaned over rows.
 
     - ``GaussianPrior`` N(0, s^2 I): in closed form,
       ``0.5 * sum(log s^2 - log_var + (exp(log_var) + mean^2) / s^2 - 1)``.
@@ -425,9 +423,8 @@ class KLDivergence(Regulariser):
       gradient, a less noisy value, and no difference of nearly equal codes
       for bfloat16 to round apart.
 
-    Computed in float32, under bfloat16 autocast too. The reconstruction
-    loss is a mean over features, so ``weight = beta / n_features`` makes the
-    objective the negative ELBO per feature (``beta = 1``: the VAE's).
+    In float32, under bfloat16 autocast too. The reconstruction loss is a mean
+    over features, so ``weight = beta / n_features`` gives the ELBO per feature.
 
     Parameters
     ----------
@@ -445,14 +442,8 @@ class KLDivergence(Regulariser):
     closed_form : bool or None, default=None
         Whether to use the closed form; None: when the prior is a
         ``GaussianPrior``. False forces the Monte-Carlo estimate, which any
-        prior with a density takes; True needs a ``GaussianPrior``.
-
-    Raises
-    ------
-    ValueError
-        If the prior is not bound, has no ``log_prob``, maps the codes
-        through a non-identity ``activate``, is a ``UniformPrior``, or is
-        not a ``GaussianPrior`` when ``closed_form=True``.
+        prior with a density takes; True needs a ``GaussianPrior``. A prior
+        that does not qualify raises a ``ValueError`` naming it.
     """
 
     names = ("kl_divergence",)
@@ -508,9 +499,3 @@ class KLDivergence(Regulariser):
         """``-H(q(z|x)) - log p(z)`` at the draws ``z``, meaned over rows (see the class)."""
         negative_entropy = -0.5 * (math.log(2.0 * math.pi) + 1.0 + log_var).sum(dim=1)
         return (negative_entropy - self.prior.log_prob(z)).mean()
-
-    def __repr__(self):
-        return (
-            f"{type(self).__name__}(weight={self.weight!r}, prior={self.prior!r}, "
-            f"closed_form={self.closed_form!r})"
-        )
