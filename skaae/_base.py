@@ -21,10 +21,10 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.validation import check_array, check_random_state, validate_data
 
 from ._out_of_core import ArraySummary, ChunkedSummary, is_memory_mapped, iter_row_blocks
+from ._precision import PRECISIONS
 from .losses import RECONSTRUCTION_LOSSES
 from .nn import ACTIVATIONS, ENCODERS
 from .priors import PRIORS, Prior
-from .training import PRECISIONS
 
 __all__ = ["ESTIMATORS", "BaseAdversarialEstimator", "ModelPart", "resolve_device"]
 

@@ -11,10 +11,7 @@ else (validation, scaling, the epoch loop, inference, persistence) comes from
 the shared base the estimators all build on.
 """
 
-import ast
-import inspect
 import numbers
-import re
 
 import numpy as np
 import torch
@@ -29,70 +26,12 @@ from ._neighbors import GROUP_ROWS, nearest_neighbors, search_components
 from ._network_mixin import NetworkMixin, codes_tensor, input_tensor
 from ._spectral import SPECTRAL_START_EPOCHS, SPECTRAL_START_STEPS, spectral_clusters
 from ._training_mixin import TrainingMixin
-from .autoencoder import AdversarialAutoencoder
 from .model import AutoencoderModel, LatentPart
 from .nn import make_encoder, make_mlp
 from .priors import CategoricalPrior
 from .regularisers import AdversarialPrior, Neighbourhood, Supervised
 
-__all__ = ["CategoricalStyleAutoencoder", "with_shared_docs"]
-
-
-_CATEGORICAL_ATTRIBUTES = """\
-prior_ : Prior
-    The prior of the style code, bound to ``n_components``.
-categorical_prior_ : CategoricalPrior
-    The prior Cat(1/k) of the categorical part, over the k classes or
-    clusters.
-categorical_discriminator_ : torch.nn.Module
-    The discriminator of the categorical part (``discriminator_`` is the
-    style's).
-"""
-
-
-def with_shared_docs(cls):
-    """Fill the ``%(shared_parameters)s`` and ``%(shared_attributes)s`` of a docstring.
-
-    The parameters from ``posterior`` on and the attributes from
-    ``reconstruction_loss_`` on are documented once, in
-    :class:`AdversarialAutoencoder`; the attributes of the categorical part
-    once, here.
-    """
-    # Both docstrings dedented (inspect.cleandoc), so the pieces line up whatever
-    # the Python version does to docstring indentation.
-    doc = inspect.cleandoc(AdversarialAutoencoder.__doc__)
-    parameters = doc[doc.index("\nposterior :") + 1 : doc.index("\nAttributes\n")]
-    attributes = (
-        _CATEGORICAL_ATTRIBUTES
-        + doc[doc.index("\nreconstruction_loss_ :") + 1 : doc.index("\nSee Also\n")]
-    )
-    cls.__doc__ = (
-        inspect.cleandoc(cls.__doc__)
-        .replace("%(shared_parameters)s", _with_defaults_of(cls, parameters).rstrip("\n"))
-        .replace("%(shared_attributes)s", attributes.rstrip("\n"))
-    )
-    return cls
-
-
-def _with_defaults_of(cls, parameters):
-    """The ``name : type, default=...`` lines of ``parameters`` with ``cls``'s own defaults."""
-    defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(cls.__init__).parameters.items()
-        if parameter.default is not inspect.Parameter.empty
-    }
-
-    def own_default(match):
-        name, documented = match.group(1), match.group(3)
-        try:
-            unchanged = ast.literal_eval(documented) == defaults.get(name, documented)
-        except (ValueError, SyntaxError):
-            unchanged = True  # not a literal (e.g. "auto" quoted differently): keep the text
-        if name not in defaults or unchanged:
-            return match.group(0)
-        return f"{name} :{match.group(2)}default={defaults[name]!r}"
-
-    return re.sub(r"^(\w+) :(.*?)default=(\S+)$", own_default, parameters, flags=re.MULTILINE)
+__all__ = ["CategoricalStyleAutoencoder"]
 
 
 class CategoricalStyleAutoencoder(

@@ -5,6 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import BaseAdversarialEstimator, ModelPart, _layer_sizes
+from ._docs import fill_docs
 from ._label_mixin import LabelMixin
 from ._network_mixin import NetworkMixin
 from ._training_mixin import TrainingMixin
@@ -15,6 +16,7 @@ from .regularisers import AdversarialPrior, ComponentPinning, Neighbourhood
 __all__ = ["AdversarialAutoencoder"]
 
 
+@fill_docs
 class AdversarialAutoencoder(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
@@ -62,145 +64,7 @@ class AdversarialAutoencoder(
         Feed the one-hot label to the decoder (the paper's supervised AAE):
         ``fit`` needs ``y``, and ``inverse_transform`` and ``sample`` take
         it.
-    posterior : {"deterministic", "gaussian", "universal"}, default="deterministic"
-        Kind of encoder q(z|x). ``"deterministic"``: z = f(x), and
-        ``transform`` returns f(x). ``"gaussian"``: z = mu(x) + sigma(x) * eps,
-        and ``transform`` returns mu(x). ``"universal"``: z = f(x, eta) with
-        noise eta fed to the encoder, and ``transform`` returns the mean of
-        f(x, eta) over 16 fixed draws of eta. With the two stochastic kinds it
-        is the codes drawn from q(z|x), not their means, that match the prior.
-    hidden_layer_sizes : int or tuple of int, default=(256, 256)
-        Hidden layers of the encoder; the decoder mirrors them. The paper's
-        MNIST networks are ``(1000, 1000)``.
-    discriminator_layer_sizes : int or tuple of int, default=(64, 64)
-        Hidden layers of the discriminator. It sees only the low-dimensional
-        codes, and a small one cannot pull apart the fine structure of the
-        map. The paper's: ``(1000, 1000)``.
-    reconstruction_loss : {"auto", "bce", "mse"}, default="auto"
-        ``"bce"``: binary cross-entropy, for data in [0, 1] (e.g. pixel
-        intensities). ``"mse"``: mean squared error on features standardised
-        to zero mean and unit variance (the output is scaled back).
-        ``"auto"``: ``"bce"`` when every value of X lies in [0, 1], else
-        ``"mse"``; the choice is stored in ``reconstruction_loss_``.
-    activation : {"silu", "relu", "leaky_relu", "tanh"}, default="silu"
-        Activation of the hidden layers of every network. The paper's
-        networks use ``"relu"``.
-    learning_rate : float, default=3e-3
-        Adam step size of the encoder and decoder. The reconstruction and
-        generator phases share this one optimiser, so that the balance of the
-        two is set by ``adversarial_weight`` (two optimisers on the same
-        weights let the codes drift away from the prior).
-    discriminator_learning_rate : float, default=1e-3
-        Adam step size of the discriminator.
-    adversarial_weight : float or "auto", default="auto"
-        Weight of the generator loss relative to the reconstruction loss
-        (both are means per sample, the reconstruction loss also per
-        feature). Higher matches the prior more tightly at some cost in
-        reconstruction; too high collapses the map. ``"auto"``: 1.0 for
-        label regularisation (``fit(X, y)`` with a prior of several
-        components, not ``conditional``), where the adversary pins the
-        labelled codes to their components; 0.01 otherwise, which keeps the
-        reconstruction in charge while still matching the prior. (For the
-        models with a categorical part, ``"auto"`` is their own default.)
-    discriminator_noise : float, default=0.3
-        Standard deviation of the Gaussian noise added to the discriminator's
-        inputs, in units of the prior's standard deviation. It keeps the
-        discriminator smooth and the training stable; 0 disables it.
-    neighbor_weight : float or "auto", default="auto"
-        Weight of the neighbourhood term (:class:`skaae.regularisers.Neighbourhood`):
-        rows that are near neighbours in the data are pulled together in the
-        model's map and other rows of the mini-batch pushed apart (UMAP's
-        layout cross entropy), so that the map keeps the data's local
-        structure while the adversary keeps it on the prior. With label
-        regularisation on a mixture, neighbours also agree on their
-        component and the labelled codes are pinned to their class's
-        component, so the labels spread along the neighbours as in label
-        spreading. ``"auto"`` is 3 for codes of at most 3 dimensions, where
-        it gives clearly better 2-D maps, and 0 for longer codes (where it
-        costs reconstruction) and with ``conditional=True`` (whose code is a
-        style meant to carry no class). 0 trains the paper's model exactly.
-        The neighbours are searched once per ``fit``, exactly up to 65,536
-        rows and within random groups of that many beyond; dense data of 100
-        features or more is searched in its top 50 principal components.
-    n_neighbors : int, default=5
-        Neighbours of each row in the neighbourhood term (each epoch, each
-        row is paired with one of them, drawn at random).
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(128, n_samples)``.
-    max_iter : int, default=300
-        Number of epochs (passes over the data).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when its
-        reconstruction loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the validation loss that resets the patience.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, prior draws and noise. An int
-        gives identical results on the CPU, and fitting never reseeds or
-        advances torch's or numpy's global generators (``None`` draws one seed
-        from numpy's global generator, as scikit-learn does).
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        Where to train and infer; ``"auto"`` picks CUDA when available.
-    verbose : int, default=0
-        Print one line per epoch with the losses, the prior match and the time.
-    warm_start : bool, default=False
-        When True, ``fit`` continues training the current networks for
-        ``max_iter`` more epochs instead of starting afresh. A warm-start
-        ``fit`` that raises leaves the model as it was before the call
-        (weights, optimiser state, ``history_``, ``n_iter_``).
-    max_grad_norm : float or None, default=None
-        When set, each optimiser step clips the global norm of its gradients
-        to this value (``torch.nn.utils.clip_grad_norm_``). None: no clipping.
-    on_divergence : {"raise", "rollback"}, default="raise"
-        What a non-finite training loss does. ``"raise"``: a
-        :class:`~skaae.TrainingDivergedError`; a fresh fit is left unfitted,
-        a warm start as it was before the call. ``"rollback"``: restore the
-        model of the last finished epoch, warn (``RuntimeWarning``) and stop;
-        the estimator stays fitted (with the initial networks and
-        ``n_iter_=0`` if the first epoch diverged).
-    callbacks : list or None, default=None
-        Objects called during ``fit``: any object with some of the methods
-        ``on_fit_begin(estimator)``, ``on_epoch_end(estimator, record)``
-        (return True to stop training) and ``on_fit_end(estimator)``; see
-        :mod:`skaae.callbacks` (``Checkpoint``, ``EarlyStopping``). They are
-        parameters: ``clone`` deep-copies them, so a callback must be
-        deep-copyable (and picklable, to pickle the estimator), or be passed
-        afresh to each estimator. :func:`skaae.save` does not store them.
-    precision : {"float32", "bfloat16"}, default="float32"
-        Precision of the networks' forward passes in training and inference.
-        ``"bfloat16"``: mixed precision (``torch.autocast``), the matrix
-        products in bfloat16 while the weights, the optimiser and the losses
-        stay in float32: faster with large networks on CPUs with bfloat16
-        units (AVX512-BF16, AMX) and on GPUs from NVIDIA Ampere on, at a
-        small cost in quality. A CPU without bfloat16 units emulates the
-        products, many times slower than float32: ``fit`` warns there. The
-        outputs keep the dtype of the input either way.
-    average_weights : bool, default=False
-        Whether the fitted model is an exponential moving average of the
-        encoder's and decoder's weights (and the cluster heads') over the
-        last thousand or so optimiser steps, as ``SGDClassifier(average=True)``
-        averages its coefficients. Adversarial training moves the weights by
-        noisy steps to the end, so the average is steadier. Training goes on
-        from the live weights; everything outside ``fit``, callbacks and
-        ``history_``'s prior match included, sees the average. Costs one
-        pass over the weights per step.
-    augmentation : callable or None, default=None
-        A random transformation of the training mini-batches,
-        ``augmentation(x, generator) -> tensor`` (see
-        :mod:`skaae.augmentation`): for images,
-        ``skaae.augmentation.RandomShift(image_shape)``. The encoder sees
-        each batch transformed and the decoder reconstructs it as given, so
-        the codes learn to ignore the transformation. It sees each batch in
-        the units of X and must draw its randomness from ``generator`` (for
-        ``random_state``) and return a new tensor of the same shape; ``fit``
-        checks it on a first batch. Only training uses it (``history_``'s
-        prior match too, taken on training codes); ``transform``,
-        ``predict`` and validation see X as given. None: no augmentation.
+    %(adversarial_parameters)s
 
     Attributes
     ----------
@@ -210,25 +74,9 @@ class AdversarialAutoencoder(
         The class labels, when ``fit`` used ``y`` (label regularisation or
         ``conditional=True``); class ``classes_[k]`` is the prior's
         component ``k``.
-    reconstruction_loss_ : str
-        The reconstruction loss used, ``"bce"`` or ``"mse"``.
     encoder_, decoder_, discriminator_ : torch.nn.Module
         The trained networks.
-    history_ : list of dict
-        One record per epoch: ``epoch``, ``reconstruction_loss``,
-        ``discriminator_loss``, ``generator_loss``, ``prior_match`` (energy
-        distance between the epoch's last 1,000 codes and as many prior draws,
-        in units of the prior's standard deviation; 0 is a perfect match),
-        ``prior_match_1nn`` (leave-one-out 1-nearest-neighbour accuracy at
-        telling the same codes from the prior draws; 0.5 is a perfect match,
-        and it sees local mismatch that the energy distance blurs), ``time``
-        (seconds) and, with early stopping, ``validation_loss``.
-    n_iter_ : int
-        Number of epochs run.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features seen during fit, when X has string column names.
+    %(fitted_attributes)s
 
     See Also
     --------

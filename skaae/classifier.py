@@ -4,7 +4,8 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+from ._categorical import CategoricalStyleAutoencoder
+from ._docs import fill_docs
 from ._labels import check_labels, known_classes
 
 __all__ = ["AAEClassifier"]
@@ -14,7 +15,7 @@ __all__ = ["AAEClassifier"]
 ADVERSARIAL_WEIGHT = 0.1
 
 
-@with_shared_docs
+@fill_docs
 class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
     """Semi-supervised classifier: an adversarial autoencoder with a label part and a style part.
 

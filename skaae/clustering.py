@@ -7,7 +7,8 @@ from sklearn.base import ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+from ._categorical import CategoricalStyleAutoencoder
+from ._docs import fill_docs
 
 __all__ = ["AAEClustering"]
 
@@ -16,7 +17,7 @@ __all__ = ["AAEClustering"]
 ADVERSARIAL_WEIGHT = 0.1
 
 
-@with_shared_docs
+@fill_docs
 class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     """Clustering: an adversarial autoencoder whose code is a cluster and a style.
 

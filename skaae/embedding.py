@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import ModelPart, _float_dtype
-from ._categorical import CategoricalStyleAutoencoder, with_shared_docs
+from ._categorical import CategoricalStyleAutoencoder
+from ._docs import fill_docs
 from ._network_mixin import codes_tensor, input_tensor
 from .nn import ClusterHeads
 
@@ -19,7 +20,7 @@ __all__ = ["AAEEmbedding"]
 ADVERSARIAL_WEIGHT = 0.01
 
 
-@with_shared_docs
+@fill_docs
 class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     """Low-dimensional embedding made of learned cluster heads plus a style.
 

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._base import BaseAdversarialEstimator, _layer_sizes
+from ._docs import fill_docs
 from ._network_mixin import NetworkMixin
 from ._training_mixin import TrainingMixin
 from .model import AutoencoderModel, LatentPart
@@ -27,6 +28,7 @@ _MODEL_PARAMETERS = (
 )
 
 
+@fill_docs
 class VariationalAutoencoder(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
@@ -65,31 +67,16 @@ class VariationalAutoencoder(
         Activation of the hidden layers.
     learning_rate : float, default=3e-3
         Adam step size.
-    batch_size, max_iter, early_stopping, validation_fraction, \
-n_iter_no_change, tol, random_state, device, verbose, warm_start, \
-max_grad_norm, on_divergence, callbacks, precision, average_weights, \
-augmentation
-        As in :class:`AdversarialAutoencoder`.
+    %(training_parameters)s
 
     Attributes
     ----------
     prior_ : Prior
         The prior bound to ``n_components``.
-    reconstruction_loss_ : str
-        The reconstruction loss used.
     encoder_, decoder_ : torch.nn.Module
         The trained networks (the encoder outputs the posterior's mean and
         log-variance).
-    history_ : list of dict
-        One record per epoch: ``reconstruction_loss``, ``kl_divergence``,
-        ``prior_match``, ``prior_match_1nn``, ``time`` (as in
-        :class:`AdversarialAutoencoder`).
-    n_iter_ : int
-        Number of epochs run.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features seen during fit, when X has string column names.
+    %(fitted_attributes)s
 
     See Also
     --------
