@@ -73,10 +73,8 @@ class Regulariser:
         return [torch.zeros((), device=trainer.device) if term is None else term]
 
     def __repr__(self):
-        settings = ", ".join(
-            f"{key}={value!r}" for key, value in vars(self).items() if not key.startswith("_")
-        )
-        return f"{type(self).__name__}({settings})"
+        settings = [f"{key}={value!r}" for key, value in vars(self).items() if key[0] != "_"]
+        return f"{type(self).__name__}({', '.join(settings)})"
 
 
 class AdversarialPrior(Regulariser):
