@@ -47,6 +47,17 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test):
     return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
 
 
+def cpu_model():
+    """The CPU's model name (Linux's /proc/cpuinfo), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(versions=None):
     """Date, machine, threads, load and versions, recorded with every table.
 

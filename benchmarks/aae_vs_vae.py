@@ -43,14 +43,13 @@ import argparse
 import functools
 import importlib.util
 import os
-import platform
 import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, environment_line, knn_accuracy, load_mnist, write_results
+from _common import RESULTS, cpu_model, environment_line, knn_accuracy, load_mnist, write_results
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 
@@ -209,17 +208,6 @@ def renderer(command, settings):
         return f"{environment_line(env)}\n\nCommand: `{command}`\n\n{settings}\n\n{table(rows)}"
 
     return render
-
-
-def cpu_model():
-    """The CPU's model name (Linux's /proc/cpuinfo), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def parse_args(argv=None):

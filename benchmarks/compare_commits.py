@@ -21,7 +21,6 @@ Results go to ``benchmarks/results/compare_commits.md`` (and ``.json``).
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
-DEFAULT_MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz"
+from _common import DEFAULT_MNIST, RESULTS, cpu_model
 
 # The child's program: one fit, its samples/s printed as JSON on the last line.
 CHILD = """
@@ -61,16 +59,6 @@ def run_once(python, args):
         command, env=env, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
     )
     return json.loads(output.stdout.strip().splitlines()[-1])
-
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None):

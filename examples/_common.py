@@ -128,6 +128,16 @@ def mosaic(images, side, n_cols, pad=1):
     return canvas
 
 
+def style_code_axes(ax, limits):
+    """A square 2-D code panel: the given ``(xlim, ylim)``, axis labels z1 and z2, a grid."""
+    ax.set_xlim(limits[0])
+    ax.set_ylim(limits[1])
+    ax.set_aspect("equal")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.grid(alpha=0.3)
+
+
 def save_figure(fig, path):
     """Write ``fig`` as a PNG (reproducible bytes) and close it."""
     fig.savefig(path, dpi=110, metadata=PNG_METADATA)

@@ -51,6 +51,7 @@ from _common import (
     load_mnist,
     output_dir,
     save_figure,
+    style_code_axes,
 )
 
 import skaae
@@ -132,12 +133,7 @@ def plot_aae_vs_vae(fits, y, title, path):
                     label=str(label),
                     zorder=2,
                 )
-            ax.set_xlim(limits[0])
-            ax.set_ylim(limits[1])
-            ax.set_aspect("equal")
-            ax.set_xlabel("$z_1$")
-            ax.set_ylabel("$z_2$")
-            ax.grid(alpha=0.3)
+            style_code_axes(ax, limits)
     handles = next((ax for ax in axes.flat if ax.get_legend_handles_labels()[0]), None)
     if handles is not None:
         fig.legend(

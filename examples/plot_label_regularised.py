@@ -70,6 +70,7 @@ from _common import (
     mosaic,
     output_dir,
     save_figure,
+    style_code_axes,
 )
 from matplotlib import patheffects
 from sklearn.model_selection import train_test_split
@@ -134,12 +135,7 @@ def plot_latent_space(Z, y, prior_draws, components, aae, title, path):
     ax_codes.set_title(f"codes of {len(Z)} held-out images; x: component means")
     ax_prior.set_title(f"{len(prior_draws)} prior draws, by component")
     for ax in (ax_codes, ax_prior):
-        ax.set_xlim(limits[0])
-        ax.set_ylim(limits[1])
-        ax.set_aspect("equal")
-        ax.set_xlabel("$z_1$")
-        ax.set_ylabel("$z_2$")
-        ax.grid(alpha=0.3)
+        style_code_axes(ax, limits)
     fig.legend(
         *ax_prior.get_legend_handles_labels(),
         title="digit",

@@ -64,6 +64,7 @@ from _common import (
     mosaic,
     output_dir,
     save_figure,
+    style_code_axes,
 )
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -95,12 +96,7 @@ def plot_latent_space(Z, y, prior_draws, title, path):
     ax_codes.set_title(f"codes of {len(Z)} held-out images")
     ax_prior.set_title(f"{len(prior_draws)} draws from the prior")
     for ax in (ax_codes, ax_prior):
-        ax.set_xlim(limits[0])
-        ax.set_ylim(limits[1])
-        ax.set_aspect("equal")
-        ax.set_xlabel("$z_1$")
-        ax.set_ylabel("$z_2$")
-        ax.grid(alpha=0.3)
+        style_code_axes(ax, limits)
     fig.legend(
         *ax_codes.get_legend_handles_labels(),
         title="digit",
