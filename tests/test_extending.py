@@ -260,3 +260,20 @@ def test_save_stores_a_prior_registered_at_run_time(X, monkeypatch, tmp_path):
     skaae.save(aae, tmp_path / "laplace.skaae")
     loaded = skaae.load(tmp_path / "laplace.skaae")
     assert isinstance(loaded.prior_, LaplacePrior)
+
+
+# ---------------------------------------------------------------- 5. estimator
+def test_an_estimator_is_one_file_on_the_shared_base(X, tmp_path):
+    from skaae._base import ESTIMATORS, BaseAdversarialEstimator
+
+    cls = skaae.VariationalAutoencoder
+    assert ESTIMATORS["VariationalAutoencoder"] is cls
+    # A sibling: no other estimator class among its bases.
+    estimators = [base for base in cls.__mro__[1:] if base in ESTIMATORS.values()]
+    assert estimators == [] and issubclass(cls, BaseAdversarialEstimator)
+    assert "%(" not in cls.__doc__ and "batch_size :" in cls.__doc__
+    model = cls(n_components=2, hidden_layer_sizes=(16,), max_iter=1, random_state=0).fit(X)
+    skaae.save(model, tmp_path / "vae.skaae")
+    np.testing.assert_array_equal(
+        skaae.load(tmp_path / "vae.skaae").transform(X), model.transform(X)
+    )
