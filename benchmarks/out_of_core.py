@@ -198,11 +198,13 @@ def environment():
     import torch
 
     sys.path.insert(0, str(REPOSITORY))
+    from _common import cpu_model  # (after the path: it imports this checkout's skaae)
+
     import skaae
 
     return {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "machine": f"{platform.machine()} {cpu_model()}",
         "threads": torch.get_num_threads(),
         "memory_gb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9,
         "skaae": skaae.__version__,
