@@ -79,6 +79,11 @@ class RegistryNames(collections.abc.Set):
     def __len__(self):
         return sum(1 for _ in self)
 
+    @classmethod
+    def _from_iterable(cls, iterable):
+        # Set operations (``a - b``) give plain frozensets, not live views.
+        return frozenset(iterable)
+
 
 class ModelPart:
     """A fitted attribute that is one network of the estimator's ``model_`` (read-only).
@@ -105,6 +110,11 @@ class ModelPart:
         if model is None:  # unfitted: hasattr() is False, as for any fitted attribute
             raise AttributeError(f"{owner.__name__!r} object has no attribute {self.name!r}")
         return model.get_submodule(self.path)
+
+    def __set__(self, estimator, value):
+        raise AttributeError(
+            f"{self.name} is a view of the fitted model_; replace networks through model_."
+        )
 
 
 class BaseAdversarialEstimator(BaseEstimator):

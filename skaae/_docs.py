@@ -249,6 +249,8 @@ GROUPS = {
 
 def fill_docs(cls):
     """Put the shared entries that ``cls``'s docstring names in their places."""
+    if cls.__doc__ is None:  # python -OO strips docstrings
+        return cls
     doc = inspect.cleandoc(cls.__doc__)
     entries = {**PARAMETERS, **ATTRIBUTES}
 

@@ -83,7 +83,7 @@ class TrainingMixin:
             self._initialise(summary, seed, loss, y)
 
     def _train(self, X, seed, resume, train=None, validation=None, labels=None, incremental=False):
-        """Train on rows ``train`` of ``X`` (all when None) with the fault handling of the base.
+        """Train on rows ``train`` of ``X`` (all when None), with the epoch loop's fault handling.
 
         ``labels`` are the class indices of every row of ``X`` (-1 unlabelled)
         or None; ``validation`` the rows for early stopping, or None.
@@ -106,8 +106,8 @@ class TrainingMixin:
             trainer.configure(
                 self.learning_rate,
                 self._discriminator_learning_rate(),
-                self.max_grad_norm,
-                self.average_weights,
+                max_grad_norm=self.max_grad_norm,
+                average_weights=self.average_weights,
             )
             trainer.regularisers = self._regularisers()
         # Independent streams for training noise, the monitor and the shuffle.

@@ -19,6 +19,9 @@ from ._parzen import (
     select_parzen_bandwidth,
 )
 
+for _public in (ParzenLogLikelihood, parzen_log_density, parzen_log_likelihood):
+    _public.__module__ = __name__  # their public home
+
 __all__ = [
     "ParzenLogLikelihood",
     "cluster_accuracy",

@@ -16,6 +16,8 @@ from sklearn.utils._param_validation import Interval
 
 from ._prior_base import Prior
 
+Prior.__module__ = __name__  # its public home
+
 __all__ = [
     "PRIORS",
     "CategoricalPrior",

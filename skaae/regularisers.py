@@ -59,6 +59,9 @@ class Regulariser:
     uses_posterior = False
     """Whether :meth:`reconstruction_term` reads ``step.posterior`` (a Gaussian encoder's)."""
 
+    uses_codes = False
+    """Whether :meth:`update` reads ``step.codes`` (with their graph)."""
+
     def __init__(self, weight):
         self.weight = weight
 
@@ -69,7 +72,9 @@ class Regulariser:
         """Its own phases; by default none, reporting its reconstruction term (zero if none)."""
         if not self.names:
             return []
-        term = step.terms.get(self)
+        if len(self.names) > 1:
+            raise NotImplementedError(f"{type(self).__name__} reports several names: write update.")
+        term = step.terms.get(id(self))
         return [torch.zeros((), device=trainer.device) if term is None else term]
 
     def __repr__(self):
@@ -103,6 +108,7 @@ class AdversarialPrior(Regulariser):
     """
 
     names = ("discriminator_loss", "generator_loss")
+    uses_codes = True
 
     def __init__(self, weight, noise):
         super().__init__(weight)
@@ -110,7 +116,7 @@ class AdversarialPrior(Regulariser):
 
     def update(self, step, trainer):
         codes, labels = step.codes, step.y
-        conditioned = any(part.label_conditioned for part in trainer.model.parts)
+        conditioned = any(part.label_conditioned for part in _adversarial_parts(trainer.model))
         if step.labelled is not None and conditioned:
             codes = torch.cat([codes, trainer.encode(step.labelled[0])])
             labels = torch.cat([labels, step.labelled[1]])
@@ -122,7 +128,7 @@ class AdversarialPrior(Regulariser):
     def discriminator_step(self, codes, y, trainer):
         """Update the discriminators on prior draws vs. ``codes``; return the loss."""
         loss = 0.0
-        for part in trainer.model.parts:
+        for part in _adversarial_parts(trainer.model):
             fake = codes[:, part.columns].detach()
             real = _prior_draw(part, y, len(fake), trainer)
             inputs = self._noisy(torch.cat([real, fake]), part, trainer.generator)
@@ -143,7 +149,7 @@ class AdversarialPrior(Regulariser):
         The decoder is not in this graph, so the shared optimiser's step
         leaves it unchanged.
         """
-        parts = trainer.model.parts
+        parts = _adversarial_parts(trainer.model)
         loss = 0.0
         try:
             for part in parts:
@@ -387,6 +393,11 @@ def _component_log_densities(codes, model):
     return [
         part.prior.component_log_density(codes[:, part.columns]) for part in model.component_parts
     ]
+
+
+def _adversarial_parts(model):
+    """The parts that an adversary regularises (those with a discriminator)."""
+    return [part for part in model.parts if part.discriminator is not None]
 
 
 def _prior_draw(part, y, n, trainer):

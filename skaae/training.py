@@ -29,6 +29,7 @@ import torch
 from ._averaging import WeightAverage
 from ._precision import PRECISIONS, has_native_bfloat16, precision_context
 from .metrics import _two_sample_statistics
+from .model import AutoencoderModel
 
 __all__ = [
     "PRECISIONS",
@@ -98,7 +99,7 @@ class TrainingStep:
         The codes of ``x`` after the reconstruction update, which the later
         phases share (with their graph) and the prior-match monitor reads.
     terms : dict
-        Each regulariser's reconstruction term (detached), by regulariser.
+        Each regulariser's reconstruction term (detached), by ``id(regulariser)``.
     """
 
     def __init__(self, batch, target):
@@ -121,8 +122,8 @@ class AdversarialTrainer:
     learning_rate : float
         Adam step size of the encoder, decoder and representation (one
         optimiser shared by every phase that updates them).
-    discriminator_learning_rate : float
-        Adam step size of the discriminators.
+    discriminator_learning_rate : float or None
+        Adam step size of the discriminators (None: a model without any).
     generator : torch.Generator
         Generator on the training device for the training's random draws.
     max_grad_norm : float or None, default=None
@@ -159,6 +160,12 @@ class AdversarialTrainer:
         average_weights=False,
         augmentation=None,
     ):
+        if not isinstance(model, AutoencoderModel):
+            raise TypeError(
+                "AdversarialTrainer takes an AutoencoderModel (skaae.model) and a list of "
+                "regularisers (skaae.regularisers) since skaae 0.2; the networks, parts and loss "
+                f"it took before go into the model. Got {type(model).__name__}."
+            )
         self.model = model
         self.regularisers = list(regularisers)
         self.generator = generator
@@ -179,10 +186,23 @@ class AdversarialTrainer:
             self.discriminator_optimizer = _adam(
                 model.discriminators.parameters(), discriminator_learning_rate, betas=(0.5, 0.9)
             )
-        self.configure(learning_rate, discriminator_learning_rate, max_grad_norm, average_weights)
+        names = self.loss_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"The regularisers report a loss name twice: {names}.")
+        self.configure(
+            learning_rate,
+            discriminator_learning_rate,
+            max_grad_norm=max_grad_norm,
+            average_weights=average_weights,
+        )
 
     def configure(
-        self, learning_rate, discriminator_learning_rate, max_grad_norm=None, average_weights=False
+        self,
+        learning_rate,
+        discriminator_learning_rate,
+        *,
+        max_grad_norm=None,
+        average_weights=False,
     ):
         """Set the hyperparameters, keeping the optimisers' state (for warm starts).
 
@@ -273,7 +293,7 @@ class AdversarialTrainer:
         for regulariser in self.regularisers:
             term = regulariser.reconstruction_term(step, self)
             if term is not None:
-                step.terms[regulariser] = term.detach()
+                step.terms[id(regulariser)] = term.detach()
                 total = total + regulariser.weight * term
         self.step_autoencoder(total)
         return loss.detach()
@@ -300,7 +320,10 @@ class AdversarialTrainer:
             batch = self._augmented(batch)
         step = TrainingStep(batch, target)
         losses = [self.reconstruction_step(step)]
-        step.codes = self.encode(step.x)
+        if any(r.uses_codes for r in self.regularisers):
+            step.codes = self.encode(step.x)
+        else:  # only the prior-match monitor reads them: no second encoder pass
+            step.codes = step.reconstruction_codes.detach()
         for regulariser in self.regularisers:
             losses.extend(regulariser.update(step, self))
         return losses, step.codes.detach()

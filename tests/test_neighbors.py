@@ -409,7 +409,7 @@ def _reconstruction_step(trainer, x, neighbors=None):
     """The reconstruction loss of one step on ``x``, and its neighbourhood term (None: none)."""
     step = TrainingStep(Batch(x, None, None, neighbors), x)
     loss = trainer.reconstruction_step(step)
-    return loss, step.terms.get(_neighbourhood(trainer))
+    return loss, step.terms.get(id(_neighbourhood(trainer)))
 
 
 def _categorical_trainer(k=3, **options):

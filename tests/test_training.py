@@ -256,7 +256,7 @@ def test_configure_changes_hyperparameters_and_keeps_optimizer_state():
     trainer.train_batch(_batch())
     state = trainer.autoencoder_optimizer.state_dict()["state"]
     # A warm start: configure the optimisers, reassign the regularisers.
-    trainer.configure(1e-5, 2e-5, 0.5)
+    trainer.configure(1e-5, 2e-5, max_grad_norm=0.5)
     trainer.regularisers = [AdversarialPrior(0.5, 0.0)]
     assert trainer.autoencoder_optimizer.param_groups[0]["lr"] == 1e-5
     assert trainer.discriminator_optimizer.param_groups[0]["lr"] == 2e-5
