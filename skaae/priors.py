@@ -159,6 +159,7 @@ class GaussianMixturePrior(Prior):
         self.n_modes_ = int(self.n_modes)
         norms = np.linalg.norm(means, axis=1, keepdims=True)
         self._directions = np.divide(means, norms, out=np.zeros_like(means), where=norms > 0)
+        self._isotropic = norms[:, 0] == 0
         sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
         # Per-dimension variance of the mixture: spread of the means plus the
         # average component variance (one radial direction, d-1 tangential).
@@ -187,13 +188,19 @@ class GaussianMixturePrior(Prior):
         offset = z[:, None, :] - means[None].to(z.dtype)
         along = (offset * directions[None].to(z.dtype)).sum(dim=2)
         across = offset.square().sum(dim=2) - along.square()
-        # Every component has the same covariance, so its normaliser is shared.
-        return -0.5 * (along.square() / sr**2 + across / st**2)
+        density = -0.5 * (along.square() / sr**2 + across / st**2)
+        if self._isotropic.any():
+            # A mean at the origin has no direction: that component is N(0, st^2 I), whose
+            # normaliser differs from the others' (which the caller's constant holds).
+            (isotropic,) = self._on_device(z.device, isotropic=self._isotropic)
+            density = density - isotropic.to(z.dtype) * math.log(st / sr)
+        return density
 
     def log_prob(self, z):
         sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
         d = self.n_components_
-        # Each component: a Gaussian of std sr along its direction, st across (d - 1 dims).
+        # A component: a Gaussian of std sr along its direction, st across (d - 1 dims);
+        # component_log_density corrects the components without a direction.
         normaliser = 0.5 * d * math.log(2 * math.pi) + math.log(sr) + (d - 1) * math.log(st)
         mixed = torch.logsumexp(self.component_log_density(z), dim=1) - math.log(self.n_modes_)
         return mixed - normaliser

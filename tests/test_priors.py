@@ -403,13 +403,17 @@ def test_gaussian_log_prob_is_the_normal_density(n_components):
     np.testing.assert_allclose(got, np.atleast_1d(expected), rtol=1e-10)
 
 
-@pytest.mark.parametrize("n_components", [1, 2, 3])
-def test_mixture_log_prob_is_the_mean_of_its_component_densities(n_components):
-    prior = GaussianMixturePrior(n_modes=4, radial_std=0.3, tangential_std=0.1).bind(n_components)
+@pytest.mark.parametrize("n_components, n_modes", [(1, 4), (2, 4), (3, 4), (1, 3), (2, 1)])
+def test_mixture_log_prob_is_the_mean_of_its_component_densities(n_components, n_modes):
+    # n_modes=3 in 1-D and a single mode put a mean at the origin: an isotropic component.
+    prior = GaussianMixturePrior(n_modes=n_modes, radial_std=0.3, tangential_std=0.1)
+    prior = prior.bind(n_components)
     z = prior.sample(50, random_state=0)
     sr, st = 0.3 * prior.scale, 0.1 * prior.scale
     densities = []
-    for mean, u in zip(prior.means_, prior._directions, strict=True):
+    for mean in prior.means_:
+        norm = np.linalg.norm(mean)
+        u = mean / norm if norm > 0 else np.zeros_like(mean)
         cov = st**2 * np.eye(n_components) + (sr**2 - st**2) * np.outer(u, u)
         densities.append(multivariate_normal(mean, cov).pdf(z))
     expected = np.log(np.mean(densities, axis=0))
