@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
@@ -232,6 +233,17 @@ class CategoricalStyleAutoencoder(
 
     def _uses_labelled_batches(self):
         return hasattr(self, "classes_")
+
+    def _partial_fit_available(self):
+        raise AttributeError(
+            f"{type(self).__name__} has no partial_fit: it sets labels_ (the cluster of every "
+            "training sample) in fit, which one chunk cannot give. For data larger than "
+            "memory, fit it on a numpy.memmap, which streams the data from disk."
+        )
+
+    @available_if(_partial_fit_available)
+    def partial_fit(self, X, y=None):
+        """Hidden (``hasattr`` is False); :class:`~skaae.AAEClassifier` defines its own."""
 
     # ------------------------------------------------------------- inference
     def transform(self, X):

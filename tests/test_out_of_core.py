@@ -521,6 +521,10 @@ def test_classifier_partial_fit_needs_the_classes_first(fast_params, digits, tmp
 def test_clustering_and_embedding_have_no_partial_fit():
     for model in (AAEClustering(), AAEEmbedding()):
         assert not hasattr(model, "partial_fit")
+        with pytest.raises(AttributeError) as error:
+            model.partial_fit(np.zeros((4, 2)))
+        # The traceback says why, and what to do instead.
+        assert "fit it on a numpy.memmap" in str(error.value.__cause__)
 
 
 # ---------------------------------------------------- neighbours of a memmap
