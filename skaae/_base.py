@@ -344,6 +344,17 @@ class BaseAdversarialEstimator(BaseEstimator):
             state["model_"] = copy.deepcopy(model).to("cpu")
         return state
 
+    def __setstate__(self, state):
+        # A pickle of skaae 0.1.0 holds the networks as attributes (encoder_, ...),
+        # not a model_: rebuild the model from the fitted attributes and take them over.
+        networks = {name: state.pop(name) for name in self._module_attributes if name in state}
+        super().__setstate__(state)
+        if networks and "model_" not in self.__dict__:
+            with torch.random.fork_rng(devices=[]):
+                self._build_networks()
+            for name, network in networks.items():
+                getattr(self, name).load_state_dict(network.state_dict())
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -159,7 +159,6 @@ class GaussianMixturePrior(Prior):
         self.n_modes_ = int(self.n_modes)
         norms = np.linalg.norm(means, axis=1, keepdims=True)
         self._directions = np.divide(means, norms, out=np.zeros_like(means), where=norms > 0)
-        self._isotropic = norms[:, 0] == 0
         sr, st = self.radial_std * self.scale, self.tangential_std * self.scale
         # Per-dimension variance of the mixture: spread of the means plus the
         # average component variance (one radial direction, d-1 tangential).
@@ -189,10 +188,11 @@ class GaussianMixturePrior(Prior):
         along = (offset * directions[None].to(z.dtype)).sum(dim=2)
         across = offset.square().sum(dim=2) - along.square()
         density = -0.5 * (along.square() / sr**2 + across / st**2)
-        if self._isotropic.any():
+        if not self._directions.any(axis=1).all():
             # A mean at the origin has no direction: that component is N(0, st^2 I), whose
             # normaliser differs from the others' (which the caller's constant holds).
-            (isotropic,) = self._on_device(z.device, isotropic=self._isotropic)
+            isotropic = ~self._directions.any(axis=1)
+            (isotropic,) = self._on_device(z.device, isotropic=isotropic)
             density = density - isotropic.to(z.dtype) * math.log(st / sr)
         return density
 
