@@ -227,6 +227,14 @@ class CategoricalStyleAutoencoder(
         if trainer is not None:
             trainer.regularisers = [r for r in trainer.regularisers if type(r) is not Supervised]
 
+    def _auto_adversarial_weight(self):
+        """Each model's own default (``_ADVERSARIAL_WEIGHT``, set by the subclass).
+
+        The labels (or clusters) train the categories directly, not through
+        the adversary, so it weighs less than label regularisation's 1.0.
+        """
+        return self._ADVERSARIAL_WEIGHT
+
     def _auto_neighbor_weight(self):
         """3: the consistency of neighbours' categories (and the embedding's map)."""
         return 3.0

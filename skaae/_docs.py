@@ -235,7 +235,7 @@ GROUPS = {
     # The parameters of the adversarial models after their code's own.
     "adversarial_parameters": [name for name in PARAMETERS if name not in _TRAINING] + _TRAINING,
     "fitted_attributes": _FITTED,
-    # The models with a categorical part and a style part.
+    # The models with a categorical part and a style part: the same parameters.
     "shared_parameters": [name for name in PARAMETERS if name not in _TRAINING] + _TRAINING,
     "shared_attributes": [
         "style_prior_",

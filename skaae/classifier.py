@@ -10,10 +10,6 @@ from ._labels import check_labels, known_classes
 
 __all__ = ["AAEClassifier"]
 
-# The weight of the adversary, and what adversarial_weight="auto" stands for: the
-# labels (or clusters) train the categories directly, not through the adversary.
-ADVERSARIAL_WEIGHT = 0.1
-
 
 @fill_docs
 class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
@@ -68,6 +64,8 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
     (3,)
     """
 
+    _ADVERSARIAL_WEIGHT = 0.1
+
     def __init__(
         self,
         n_components=4,
@@ -81,7 +79,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=ADVERSARIAL_WEIGHT,
+        adversarial_weight=_ADVERSARIAL_WEIGHT,
         discriminator_noise=0.3,
         neighbor_weight="auto",
         n_neighbors=5,
@@ -255,9 +253,6 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         """
         check_is_fitted(self)
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def _auto_adversarial_weight(self):
-        return ADVERSARIAL_WEIGHT
 
     def _n_categories(self):
         return len(self.classes_)

@@ -12,10 +12,6 @@ from ._docs import fill_docs
 
 __all__ = ["AAEClustering"]
 
-# The weight of the adversary, and what adversarial_weight="auto" stands for: the
-# labels (or clusters) train the categories directly, not through the adversary.
-ADVERSARIAL_WEIGHT = 0.1
-
 
 @fill_docs
 class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
@@ -114,6 +110,8 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
     _array_attributes = (*CategoricalStyleAutoencoder._array_attributes, "labels_")
 
+    _ADVERSARIAL_WEIGHT = 0.1
+
     def __init__(
         self,
         n_clusters=16,
@@ -129,7 +127,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=ADVERSARIAL_WEIGHT,
+        adversarial_weight=_ADVERSARIAL_WEIGHT,
         discriminator_noise=0.3,
         neighbor_weight="auto",
         n_neighbors=5,
@@ -279,9 +277,6 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
             Cluster numbers in ``[0, n_clusters)``.
         """
         return self.predict_proba(X).argmax(axis=1)
-
-    def _auto_adversarial_weight(self):
-        return ADVERSARIAL_WEIGHT
 
     def _n_categories(self):
         return self.n_clusters

@@ -15,10 +15,6 @@ from .nn import ClusterHeads
 
 __all__ = ["AAEEmbedding"]
 
-# The weight of the adversary, and what adversarial_weight="auto" stands for: the
-# labels (or clusters) train the categories directly, not through the adversary.
-ADVERSARIAL_WEIGHT = 0.01
-
 
 @fill_docs
 class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
@@ -125,6 +121,8 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     }
     _structural_parameters = (*CategoricalStyleAutoencoder._structural_parameters, "n_clusters")
 
+    _ADVERSARIAL_WEIGHT = 0.01
+
     def __init__(
         self,
         n_components=2,
@@ -142,7 +140,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         activation="silu",
         learning_rate=3e-3,
         discriminator_learning_rate=1e-3,
-        adversarial_weight=ADVERSARIAL_WEIGHT,
+        adversarial_weight=_ADVERSARIAL_WEIGHT,
         discriminator_noise=0.3,
         neighbor_weight="auto",
         n_neighbors=5,
@@ -293,9 +291,6 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         check_is_fitted(self)
         clusters = self._category_probabilities(self._validate_X(X, reset=False)).argmax(axis=1)
         return self.classes_[clusters] if hasattr(self, "classes_") else clusters
-
-    def _auto_adversarial_weight(self):
-        return ADVERSARIAL_WEIGHT
 
     def _n_categories(self):
         if hasattr(self, "classes_"):
