@@ -2,10 +2,12 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
+import skaae
 from skaae import GaussianMixturePrior, GaussianPrior, SwissRollPrior, UniformPrior
 from skaae.losses import MeanSquaredError
 from skaae.model import AutoencoderModel, LatentPart
@@ -201,3 +203,79 @@ def test_a_vae_trains_its_codes_towards_the_prior(prior, kl_ratio, gap_ratio):
         variance_before,
         variance_after,
     )
+
+
+# ------------------------------------------------- what each estimator trains
+def _fitted(cls, X, y=None, **params):
+    tiny = {"hidden_layer_sizes": (16,), "max_iter": 1, "device": "cpu", "random_state": 0}
+    if cls is not skaae.VariationalAutoencoder:
+        tiny["discriminator_layer_sizes"] = (8,)
+    return cls(**tiny, **params).fit(X, y)
+
+
+def _kinds(model):
+    return [(type(r).__name__, r.weight) for r in model._regularisers()]
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        # The paper's AAE plus the neighbourhood term of 2-D maps ("auto": 3).
+        (
+            lambda X, y: _fitted(skaae.AdversarialAutoencoder, X),
+            [("AdversarialPrior", 0.01), ("Neighbourhood", 3.0)],
+        ),
+        # Longer codes: no neighbourhood term.
+        (
+            lambda X, y: _fitted(skaae.AdversarialAutoencoder, X, n_components=8),
+            [("AdversarialPrior", 0.01)],
+        ),
+        # Label regularisation on a mixture: the adversary pins (weight 1) and the
+        # labelled codes are pinned to their components through the neighbours.
+        (
+            lambda X, y: _fitted(skaae.AdversarialAutoencoder, X, y, prior="mixture"),
+            [("AdversarialPrior", 1.0), ("ComponentPinning", 1.0), ("Neighbourhood", 3.0)],
+        ),
+        # ... not on the swiss roll, whose prior gives no component densities.
+        (
+            lambda X, y: _fitted(skaae.AdversarialAutoencoder, X, y, prior="swiss_roll"),
+            [("AdversarialPrior", 1.0), ("Neighbourhood", 3.0)],
+        ),
+        # Conditional: the code is a style, with no neighbourhood term.
+        (
+            lambda X, y: _fitted(skaae.AdversarialAutoencoder, X, y % 3, conditional=True),
+            [("AdversarialPrior", 0.01)],
+        ),
+        (
+            lambda X, y: _fitted(skaae.AAEClassifier, X, y),
+            [("AdversarialPrior", 0.1), ("Supervised", 3.0), ("Neighbourhood", 1.0)],
+        ),
+        (
+            lambda X, y: _fitted(skaae.AAEClustering, X, n_clusters=3, init="random"),
+            [("AdversarialPrior", 0.1), ("Neighbourhood", 3.0)],
+        ),
+        (lambda X, y: _fitted(skaae.VariationalAutoencoder, X), [("KLDivergence", 1 / 64)]),
+    ],
+    ids=[
+        "aae",
+        "aae-8d",
+        "label-regularised",
+        "swiss-roll",
+        "conditional",
+        "classifier",
+        "clustering",
+        "vae",
+    ],
+)
+def test_each_estimator_trains_the_terms_of_its_model(make, expected):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200] / 16, y[:200]
+    y = np.where(np.arange(len(y)) % 5 == 0, y, -1)
+    y[:10] = np.arange(10)  # every class labelled at least once
+    model = make(X, y)
+    assert _kinds(model) == expected
+    neighbourhoods = [r for r in model._regularisers() if type(r).__name__ == "Neighbourhood"]
+    for neighbourhood in neighbourhoods:  # the style of the categorical models is no map
+        assert neighbourhood.map is not isinstance(model, skaae.AAEClassifier | skaae.AAEClustering)
