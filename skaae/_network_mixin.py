@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._base import ModelPart, _check_float32_range, _float_dtype
 from ._labels import check_labels
 from ._out_of_core import iter_row_blocks
+from ._threads import thread_policy
 from .losses import make_reconstruction_loss
 from .training import precision_context
 
@@ -57,7 +58,8 @@ class NetworkMixin:
         """
         device = self._runtime_device()
         model = self._inference_model(device, _float_dtype(X))
-        with torch.inference_mode(), precision_context(device, self.precision):
+        threads = thread_policy(model, min(X.shape[0], 4096), device)
+        with torch.inference_mode(), precision_context(device, self.precision), threads:
             return self._map_batches(
                 lambda block, *extra: function(model, block, device, *extra), X, *aligned
             )

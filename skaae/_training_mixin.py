@@ -18,6 +18,7 @@ import torch
 from ._batching import make_batch_source
 from ._labels import check_labels
 from ._neighbors import search_components
+from ._threads import thread_policy
 from .augmentation import check_augmentation, in_model_units
 from .losses import RECONSTRUCTION_LOSSES, choose_reconstruction_loss
 from .priors import resolve_prior
@@ -119,7 +120,8 @@ class TrainingMixin:
         self._trainer = trainer
         self._shuffle_generator = torch.Generator().manual_seed(int(streams[2]))
         try:
-            self._train_epochs(resume, incremental)
+            with thread_policy(self.model_, self._batch_size(X.shape[0]), device):
+                self._train_epochs(resume, incremental)
         finally:
             self._clear_sources()
 
