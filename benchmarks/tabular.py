@@ -233,14 +233,23 @@ def quality(train, synthetic, meta):
 
 
 def efficacy(rows, test, label):
-    """Macro F1 on ``test`` of the gradient-boosting classifier trained on ``rows``."""
+    """Macro F1 on ``test`` of the gradient-boosting classifier trained on ``rows``.
+
+    Rows of a single class make a classifier that always predicts it.
+    """
     rows = rows[rows[label].notna()]
-    if rows[label].nunique() < 2:
+    classes = rows[label].astype(str).unique()
+    if len(classes) == 0:
         return None
-    classifier = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
-    classifier.fit(rows.drop(columns=label), rows[label].astype(str))
     truth = test[label].astype(str)
-    predicted = classifier.predict(test.drop(columns=label))
+    if len(classes) == 1:
+        predicted = np.full(len(test), classes[0], dtype=object)
+    else:
+        classifier = HistGradientBoostingClassifier(
+            categorical_features="from_dtype", random_state=0
+        )
+        classifier.fit(rows.drop(columns=label), rows[label].astype(str))
+        predicted = classifier.predict(test.drop(columns=label))
     return float(f1_score(truth, predicted, average="macro", labels=np.unique(truth)))
 
 
@@ -280,6 +289,7 @@ def measure(synthetic, train, test, label, meta, privacy):
     return {
         **quality(train, synthetic, meta),
         "efficacy": efficacy(synthetic, test, label),
+        "label_classes": int(synthetic[label].nunique()),
         "identical_share": identical,
         "dcr_synthetic": dcr,
     }
@@ -428,7 +438,13 @@ def run_table(name, path, args, cache, cache_path):
     categorical = categorical_columns(train)
     privacy = Privacy(train)
     digest = file_digest(path)
-    common = {"data": name, "n_train": len(train), "n_test": len(test), "label": label}
+    common = {
+        "data": name,
+        "n_train": len(train),
+        "n_test": len(test),
+        "label": label,
+        "n_classes": int(train[label].nunique()),
+    }
     test_identical, test_dcr = privacy(test)
     rows = [
         {
@@ -556,12 +572,20 @@ def _notes(rows):
                 text += f" ({dropped} training rows with a missing numerical value left out)"
             if "n_components" in row:
                 text += f", {row['n_components']} components by BIC"
-            notes.append(text + (", cached" if row.get("cached") else "") + ".")
+            if row.get("cached"):
+                text += ", cached"
         elif row["kind"] == "skaae":
             params = f" with {json.dumps(row['params'])}" if row.get("params") else ""
-            notes.append(
-                f"{row['model']}{params}" + (f": {row['error']}" if "error" in row else ".")
+            text = f"{row['model']}{params}" + (f": {row['error']}" if "error" in row else "")
+        else:
+            continue
+        classes = row.get("label_classes")
+        if classes is not None and classes < row["n_classes"]:
+            text += (
+                f"; its rows have {classes} of the {row['n_classes']} label classes "
+                "(the efficacy classifier predicts only those)"
             )
+        notes.append(text + ".")
     return notes
 
 
