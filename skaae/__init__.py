@@ -13,6 +13,7 @@ from .priors import (
     SwissRollPrior,
     UniformPrior,
 )
+from .tabular import TableTransformer
 from .training import TrainingDivergedError
 from .vae import VariationalAutoencoder
 
@@ -28,6 +29,7 @@ __all__ = [
     "GaussianPrior",
     "Prior",
     "SwissRollPrior",
+    "TableTransformer",
     "TrainingDivergedError",
     "UniformPrior",
     "UnsafeOrCorruptFileError",

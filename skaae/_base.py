@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import assert_all_finite
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_random_state, validate_data
@@ -25,6 +25,7 @@ from ._precision import PRECISIONS
 from .losses import RECONSTRUCTION_LOSSES
 from .nn import ACTIVATIONS, ENCODERS
 from .priors import PRIORS, Prior
+from .tabular import TableTransformer, needs_table
 
 __all__ = ["ESTIMATORS", "BaseAdversarialEstimator", "ModelPart", "resolve_device"]
 
@@ -138,12 +139,15 @@ class BaseAdversarialEstimator(BaseEstimator):
         "prior_",
         "classes_",
         "reconstruction_loss_",
+        "table_transformer_",
         "history_",
         "n_iter_",
         "_n_features_out",
         "_fitted_structure",
     )
     _array_attributes = ("_offset", "_scale")
+    # Fitted attributes added after files were written, with their value for such a file.
+    _attribute_defaults = {"table_transformer_": None}
 
     # A shared base class sets this in its own body: it is not an estimator of its own.
     _abstract = True
@@ -161,6 +165,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         "hidden_layer_sizes",
         "activation",
         "reconstruction_loss",
+        "table",
     )
 
     # The parameters of the model and its adversary, shared by the AAE estimators.
@@ -206,6 +211,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         "augmentation": [callable, None],
         # Each item follows the protocol of skaae.callbacks; checked in _validate_params.
         "callbacks": [list, tuple, None],
+        "table": [StrOptions({"auto"}), TableTransformer, None],
     }
 
     # ----------------------------------------------------------- validation
@@ -227,7 +233,16 @@ class BaseAdversarialEstimator(BaseEstimator):
         for a fresh fit (``reset=True``, when the input scaling is set), its
         column moments (``mean``, ``var``), gathered in the same pass for a
         memmap and computed on first use otherwise.
+
+        A table (see the ``table`` parameter) becomes the block matrix of the
+        fitted ``table_transformer_``, which a fresh fit learns here.
         """
+        table = self._table_for(X, reset)
+        if table is not None:
+            if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)
+            X = table.transform(X)
+            return (X, ArraySummary(X)) if summarise else X
         if is_memory_mapped(X):
             X = self._check_memmap(X, reset)
             moments = summarise and reset
@@ -244,6 +259,40 @@ class BaseAdversarialEstimator(BaseEstimator):
             _check_float32_range(X, "X")
             summary = ArraySummary(X)
         return (X, summary) if summarise else X
+
+    def _table_for(self, X, reset):
+        """The table transformer of ``X``: fitted here when ``reset``, else the fitted one."""
+        if not reset:
+            return getattr(self, "table_transformer_", None)
+        table = self.table
+        if table == "auto":
+            wanted = needs_table(X) or self.reconstruction_loss == "per_column"
+            table = TableTransformer() if wanted else None
+        if table is None:
+            if self.reconstruction_loss == "per_column":
+                raise ValueError("reconstruction_loss='per_column' needs a table; got table=None.")
+            if needs_table(X):
+                raise ValueError(
+                    "X is a table with non-numeric columns or missing values, which "
+                    "table=None passes to the networks as it is: use table='auto'."
+                )
+            self.table_transformer_ = None
+            return None
+        if self.reconstruction_loss not in ("auto", "per_column"):
+            raise ValueError(
+                f"A table is reconstructed column by column (reconstruction_loss='per_column'); "
+                f"got reconstruction_loss={self.reconstruction_loss!r}. Use 'auto', or "
+                "table=None for a numeric X."
+            )
+        if sp.issparse(X) or is_memory_mapped(X):
+            raise ValueError("A table (see the table parameter) must be a DataFrame or an array.")
+        self.table_transformer_ = clone(table).fit(X)
+        return self.table_transformer_
+
+    def _n_model_features(self):
+        """The width of the networks' input: the table's block matrix, or X's features."""
+        table = getattr(self, "table_transformer_", None)
+        return self.n_features_in_ if table is None else table.n_features_out_
 
     def _check_memmap(self, X, reset):
         """Check the shape and dtype of memory-mapped ``X`` without reading it; return it.
@@ -306,13 +355,21 @@ class BaseAdversarialEstimator(BaseEstimator):
     ):
         """Raise if a parameter that shapes the networks changed since the last fit."""
         params = self.get_params(deep=False)
+        # A model saved before a structural parameter existed was fitted at its default.
+        fitted = {**self._default_structure(), **self._fitted_structure}
         changed = [
             name
             for name in self._structural_parameters
-            if _comparable(params[name]) != _comparable(self._fitted_structure[name])
+            if _comparable(params[name]) != _comparable(fitted[name])
         ]
         if changed:
             raise ValueError(f"{what} cannot change {', '.join(changed)} after fitting; {remedy}.")
+
+    @classmethod
+    def _default_structure(cls):
+        """The structural parameters at their defaults."""
+        defaults = cls().get_params(deep=False)
+        return {name: defaults[name] for name in cls._structural_parameters}
 
     def _record_structure(self):
         params = self.get_params(deep=False)
@@ -348,6 +405,11 @@ class BaseAdversarialEstimator(BaseEstimator):
         # A pickle of skaae 0.1.0 holds the networks as attributes (encoder_, ...),
         # not a model_: rebuild the model from the fitted attributes and take them over.
         networks = {name: state.pop(name) for name in self._module_attributes if name in state}
+        # Parameters and fitted attributes added since the pickle was written: their defaults.
+        defaults = type(self)().get_params(deep=False)
+        state = {**{name: value for name, value in defaults.items() if name not in state}, **state}
+        if networks or "model_" in state:
+            state = {**self._attribute_defaults, **state}
         super().__setstate__(state)
         if networks and "model_" not in self.__dict__:
             with torch.random.fork_rng(devices=[]):

@@ -97,7 +97,7 @@ class CategoricalStyleAutoencoder(
         self.categorical_prior_ = CategoricalPrior().bind(self._n_categories())
 
     def _build_networks(self):
-        structure, n_features = self._fitted_structure, self.n_features_in_
+        structure, n_features = self._fitted_structure, self._n_model_features()
         n_components, activation = structure["n_components"], structure["activation"]
         hidden = _layer_sizes(structure["hidden_layer_sizes"])
         discriminator_hidden = _layer_sizes(structure["discriminator_layer_sizes"])
@@ -196,7 +196,7 @@ class CategoricalStyleAutoencoder(
             neighbors = nearest_neighbors(
                 rows,
                 self.n_neighbors,
-                n_components=search_components(self.n_features_in_),
+                n_components=search_components(self._n_model_features()),
                 cosine=True,
             )
             clusters = spectral_clusters(neighbors, self.categorical_prior_.n_components_)
@@ -293,9 +293,9 @@ class CategoricalStyleAutoencoder(
                 f"{type(self).__name__}.inverse_transform needs y, the category to render "
                 "each style code in."
             )
-        return self._decode(Z, self._condition_indices(y, Z.shape[0])).astype(Z.dtype, copy=False)
+        return self._rows(self._decode(Z, self._condition_indices(y, Z.shape[0])), Z.dtype)
 
-    def sample(self, n_samples=1, random_state=None, *, y=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, conditions=None):
         """Draw style codes from the prior and decode them in given (or random) categories.
 
         Parameters
@@ -307,19 +307,24 @@ class CategoricalStyleAutoencoder(
         y : label, array-like of shape (n_samples,) or None, default=None
             Categories of the samples (class labels when fitted with labels,
             else cluster numbers); None draws them uniformly.
+        conditions : dict or None, default=None
+            For a model fitted on a table: ``{column: value}`` of categorical
+            columns of X that every sample holds (rejection sampling, see
+            :meth:`AdversarialAutoencoder.sample`).
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
-            Generated samples.
+        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Generated samples (rows of the table for a model fitted on one).
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        Z = self.prior_.sample(n_samples, random_state=rng)
-        categories = self._condition_indices(y, n_samples, rng)
-        if n_samples == 0:
-            return np.empty((0, self.n_features_in_))
-        return self._decode(Z, categories).astype(Z.dtype, copy=False)
+
+        def draw(n):
+            Z = self.prior_.sample(n, random_state=rng)
+            return self._decode(Z, self._condition_indices(y, n, rng)), Z.dtype
+
+        return self._sample_rows(draw, n_samples, rng, conditions, y)
 
     def _decode(self, Z, conditions=None):
         """Decoded data of style codes ``Z`` in the categories ``conditions``."""

@@ -31,12 +31,13 @@ discriminator_layer_sizes : int or tuple of int, default=(64, 64)
     codes, and a small one cannot pull apart the fine structure of the
     map. The paper's: ``(1000, 1000)``.""",
     "reconstruction_loss": """\
-reconstruction_loss : {"auto", "bce", "mse"}, default="auto"
+reconstruction_loss : {"auto", "bce", "mse", "per_column"}, default="auto"
     ``"bce"``: binary cross-entropy, for data in [0, 1] (e.g. pixel
     intensities). ``"mse"``: mean squared error on features standardised
     to zero mean and unit variance (the output is scaled back).
     ``"auto"``: ``"bce"`` when every value of X lies in [0, 1], else
-    ``"mse"``; the choice is stored in ``reconstruction_loss_``.""",
+    ``"mse"``, and ``"per_column"`` (one term per column, see ``table``)
+    for a table; the choice is stored in ``reconstruction_loss_``.""",
     "activation": """\
 activation : {"silu", "relu", "leaky_relu", "tanh"}, default="silu"
     Activation of the hidden layers of every network. The paper's
@@ -179,12 +180,27 @@ augmentation : callable or None, default=None
     checks it on a first batch. Only training uses it (``history_``'s
     prior match too, taken on training codes); ``transform``,
     ``predict`` and validation see X as given. None: no augmentation.""",
+    "table": """\
+table : "auto", TableTransformer or None, default="auto"
+    How a table of mixed column types becomes the networks' input (see
+    :class:`skaae.tabular.TableTransformer`): categorical columns one-hot,
+    numeric ones through a quantile transform, missing values as
+    indicators, reconstructed with one loss term per column
+    (``reconstruction_loss_="per_column"``); ``inverse_transform`` and
+    ``sample`` then return rows with the table's columns and dtypes.
+    ``"auto"``: a ``TableTransformer()`` for a DataFrame with a
+    categorical, string, boolean or object column or a missing value;
+    other input as it is. A ``TableTransformer``: that one (cloned) for
+    any input, e.g. with ``categorical_features`` naming integer-coded
+    columns. None: input as it is (a DataFrame must then be numeric and
+    complete).""",
 }
 
 ATTRIBUTES = {
     "reconstruction_loss_": """\
 reconstruction_loss_ : str
-    The reconstruction loss used, ``"bce"`` or ``"mse"``.""",
+    The reconstruction loss used: ``"bce"``, ``"mse"``, or ``"per_column"``
+    for a table (see ``table``).""",
     "history_": """\
 history_ : list of dict
     One record per epoch: ``epoch``, the epoch's mean of each training loss
@@ -197,6 +213,10 @@ history_ : list of dict
     telling the same codes from the prior draws; 0.5 is a perfect match,
     and it sees local mismatch that the energy distance blurs), ``time``
     (seconds) and, with early stopping, ``validation_loss``.""",
+    "table_transformer_": """\
+table_transformer_ : TableTransformer or None
+    The fitted table transformer (see ``table``); None when X went to the
+    networks as it is.""",
     "n_iter_": """\
 n_iter_ : int
     Number of epochs run.""",
@@ -222,11 +242,18 @@ categorical_discriminator_ : torch.nn.Module
     style's).""",
 }
 
-_FITTED = ["reconstruction_loss_", "history_", "n_iter_", "n_features_in_", "feature_names_in_"]
+_FITTED = [
+    "reconstruction_loss_",
+    "table_transformer_",
+    "history_",
+    "n_iter_",
+    "n_features_in_",
+    "feature_names_in_",
+]
 _TRAINING = (
     "batch_size max_iter early_stopping validation_fraction n_iter_no_change tol random_state "
     "device verbose warm_start max_grad_norm on_divergence callbacks precision "
-    "average_weights augmentation"
+    "average_weights augmentation table"
 ).split()
 
 GROUPS = {

@@ -3,8 +3,9 @@
 Plain JSON holds what it can; everything else becomes a tagged object
 ``{"__type__": kind, ...}`` from a closed list of kinds (tuples, non-finite
 floats, numpy scalars and numeric arrays, torch devices, RandomState
-instances, priors from :data:`skaae.priors.PRIORS` and augmentations from
-:data:`skaae.augmentation.AUGMENTATIONS`). Decoding accepts
+instances, priors from :data:`skaae.priors.PRIORS`, augmentations from
+:data:`skaae.augmentation.AUGMENTATIONS` and table transformers with their
+fitted state). Decoding accepts
 exactly these kinds and nothing else, so a file cannot name code to run.
 """
 
@@ -16,6 +17,7 @@ import torch
 
 from .augmentation import AUGMENTATIONS
 from .priors import PRIORS, Prior
+from .tabular import TableTransformer
 
 __all__ = ["UnsafeOrCorruptFileError", "decode", "encode"]
 
@@ -68,6 +70,12 @@ def encode(value):
         return {"__type__": "random_state", "state": encode((kind, keys, pos, has_gauss, cached))}
     if isinstance(value, Prior):
         return _encode_prior(value)
+    if type(value) is TableTransformer:
+        encoded = {"__type__": "table_transformer",
+                   "params": encode(value.get_params(deep=False))}  # fmt: skip
+        if hasattr(value, "columns_"):
+            encoded["state"] = encode(value.get_state())
+        return encoded
     if AUGMENTATIONS.get(type(value).__name__) is type(value):
         return {"__type__": "augmentation", "augmentation_class": type(value).__name__,
                 "params": encode(value.get_params(deep=False))}  # fmt: skip
@@ -197,7 +205,18 @@ def _decode_prior(value):
     return prior
 
 
+def _decode_table_transformer(value):
+    params = decode(value["params"])
+    if not isinstance(params, dict):
+        raise TypeError("table transformer params must be an object")
+    table = TableTransformer(**params)
+    if "state" in value:
+        table.set_state(decode(value["state"]))
+    return table
+
+
 _DECODERS = {
+    "table_transformer": _decode_table_transformer,
     "tuple": lambda value: tuple(decode(_check_list(value["items"]))),
     "float": _decode_float,
     "numpy_scalar": _decode_numpy_scalar,

@@ -15,25 +15,40 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._base import ModelPart, _check_float32_range, _float_dtype
 from ._labels import check_labels
 from ._out_of_core import iter_row_blocks
+from ._prior_base import check_n_samples
 from ._threads import thread_policy
-from .losses import make_reconstruction_loss
+from .losses import PerColumnLoss, make_reconstruction_loss
 from .training import precision_context
 
 __all__ = ["NetworkMixin", "codes_tensor", "input_tensor"]
 
 # Inference processes rows in blocks of about this many values (64 MiB as float32).
 _INFERENCE_BLOCK_VALUES = 1 << 24
+# Sampling with conditions gives up after this many draws per row asked for.
+_MAX_DRAWS_PER_ROW = 1000
+
+
+def _wants_pandas(estimator):
+    """Whether ``set_output(transform="pandas")`` asked for DataFrames."""
+    config = getattr(estimator, "_sklearn_output_config", {})
+    return config.get("transform") == "pandas"
 
 
 def input_tensor(model, block, device):
     """Rows of X as the model's input: through float32 (the training dtype), then scaled."""
-    x = torch.as_tensor(np.ascontiguousarray(block, dtype=np.float32), device=device)
+    x = torch.as_tensor(_writable(np.ascontiguousarray(block, dtype=np.float32)), device=device)
     return model.to_model(x.to(model.dtype))
 
 
 def codes_tensor(model, block, device):
     """Codes (or class indices' companions) as a tensor in the model's dtype."""
-    return torch.as_tensor(block, dtype=model.dtype, device=device)
+    return torch.as_tensor(_writable(np.asarray(block)), dtype=model.dtype, device=device)
+
+
+def _writable(array):
+    """``array``, copied if read-only (e.g. a DataFrame's values under pandas' copy-on-write),
+    which torch would warn about before sharing its memory."""
+    return array if array.flags.writeable else array.copy()
 
 
 class NetworkMixin:
@@ -110,7 +125,104 @@ class NetworkMixin:
 
     def _reconstruction(self):
         """The fitted reconstruction loss, with its input scaling."""
+        table = getattr(self, "table_transformer_", None)
+        if table is not None:
+            return PerColumnLoss(blocks=table.blocks_)
         return make_reconstruction_loss(self.reconstruction_loss_, self._offset, self._scale)
+
+    def _sample_rows(self, draw, n_samples, rng, conditions=None, y=None):
+        """``n_samples`` rows from ``draw(n) -> (decoded, dtype)``, n prior draws decoded.
+
+        With ``conditions`` (``{column: value}``), only rows that hold those
+        values: rows are drawn from the model and those that do not hold them
+        are rejected, which samples the model's own conditional distribution
+        and keeps the condition in every row. ``y`` is the label the draws
+        were asked for (one label only, with conditions).
+        """
+        check_n_samples(n_samples)
+        if not conditions:
+            decoded, dtype = draw(n_samples)  # (for no samples too: it checks y)
+            if not n_samples:
+                decoded = self._no_rows()
+            return self._rows(decoded, dtype, random_state=rng)
+        names = self._check_conditions(conditions)
+        if y is not None and np.ndim(y) > 0:
+            raise ValueError("sample takes one label y (not one per sample) with conditions.")
+        kept, n_kept, n_drawn, batch = [], 0, 0, max(n_samples, 1)
+        while n_kept < n_samples:
+            rows = self._rows(*draw(batch), random_state=rng)
+            holds = np.ones(batch, dtype=bool)
+            for name, value in conditions.items():
+                column = rows[name] if not isinstance(rows, np.ndarray) else rows[:, names[name]]
+                holds &= np.asarray(column == value, dtype=bool)
+            kept.append(rows[holds])
+            n_kept, n_drawn = n_kept + int(holds.sum()), n_drawn + batch
+            if n_kept < n_samples and n_drawn >= _MAX_DRAWS_PER_ROW * n_samples:
+                raise ValueError(
+                    f"Only {n_kept} of {n_drawn} rows drawn hold {conditions}: the model "
+                    f"gives them a probability of about {n_kept / n_drawn:.2g}, too rare "
+                    f"to sample {n_samples} rows."
+                )
+            rate = max(n_kept, 1) / n_drawn
+            batch = min(int(1.2 * (n_samples - n_kept) / rate) + 1, 1 << 16)
+        if isinstance(rows, np.ndarray):
+            return np.concatenate(kept)[:n_samples]
+        import pandas as pd
+
+        return pd.concat(kept, ignore_index=True).iloc[:n_samples]
+
+    def _check_conditions(self, conditions):
+        """The column index of each name of ``conditions``, or a clear error."""
+        table = getattr(self, "table_transformer_", None)
+        if table is None:
+            raise ValueError(
+                "sample(conditions=...) needs a model fitted on a table with categorical "
+                "columns (see the table parameter)."
+            )
+        columns = {column["name"]: column for column in table.columns_}
+        names = list(columns)
+        for name, value in conditions.items():
+            column = columns.get(name)
+            if column is None:
+                raise ValueError(f"conditions names {name!r}, which is not a column of X.")
+            if column["kind"] != "categorical":
+                raise ValueError(
+                    f"conditions can hold categorical columns only; {name!r} is numeric."
+                )
+            if value not in column["categories"]:
+                raise ValueError(
+                    f"{value!r} is not a category of column {name!r}: {column['categories']}."
+                )
+        return {name: names.index(name) for name in conditions}
+
+    def _no_rows(self):
+        """The decoder's output for no codes."""
+        return np.empty((0, self._n_model_features()), dtype=np.float32)
+
+    def _rows(self, decoded, dtype=np.float64, random_state=None):
+        """Decoded values as the rows that ``inverse_transform`` and ``sample`` return.
+
+        For a table, its rows (a DataFrame when it had non-numeric columns):
+        the most likely categories, or with ``random_state`` categories and
+        missing values drawn from the decoder's probabilities. Otherwise an
+        array of ``dtype``. With ``set_output(transform="pandas")``, numeric
+        rows come as a DataFrame with the input's column names.
+        """
+        table = getattr(self, "table_transformer_", None)
+        if table is None:
+            rows = decoded.astype(dtype, copy=False)
+        else:
+            rows = table.inverse_transform(decoded, random_state=random_state)
+            if isinstance(rows, np.ndarray):
+                rows = rows.astype(dtype, copy=False)
+        if isinstance(rows, np.ndarray) and _wants_pandas(self):
+            import pandas as pd
+
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                names = [f"x{i}" for i in range(rows.shape[1])]
+            rows = pd.DataFrame(rows, columns=list(names))
+        return rows
 
     def _decode(self, Z, conditions=None):
         """Decoded data of the codes ``Z`` (with class indices ``conditions``, if any)."""

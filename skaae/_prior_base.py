@@ -117,7 +117,7 @@ class Prior(BaseEstimator):
                 f"This {type(self).__name__} is not bound to a code dimension yet; call "
                 "bind(n_components) or use the fitted estimator's prior_."
             )
-        _check_n_samples(n_samples)
+        check_n_samples(n_samples)
         if component is not None:
             component = torch.as_tensor(self._check_component(component, n_samples))
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
@@ -236,6 +236,6 @@ class Prior(BaseEstimator):
         return state
 
 
-def _check_n_samples(n_samples):
+def check_n_samples(n_samples):
     if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 0:
         raise ValueError(f"n_samples must be a non-negative int, got {n_samples!r}.")

@@ -79,7 +79,11 @@ class TrainingMixin:
             self._check_warm_start_structure(*_RESUMING[method])
             self._check_reconstruction_range(summary)
         else:
-            loss = choose_reconstruction_loss(self.reconstruction_loss, summary)
+            loss = (
+                "per_column"
+                if self.table_transformer_ is not None
+                else choose_reconstruction_loss(self.reconstruction_loss, summary)
+            )
             self._check_reconstruction_range(summary, loss)
             self._initialise(summary, seed, loss, y)
 
@@ -237,7 +241,7 @@ class TrainingMixin:
             batch_size,
             self._shuffle_generator,
             n_neighbors,
-            search_components(self.n_features_in_),
+            search_components(self._n_model_features()),
         )
         if self._labelled_source is None:
             return self._trainer.run_epoch(batches)

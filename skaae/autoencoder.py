@@ -1,6 +1,5 @@
 """The adversarial autoencoder as a scikit-learn transformer."""
 
-import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
@@ -161,6 +160,7 @@ class AdversarialAutoencoder(
         precision="float32",
         average_weights=False,
         augmentation=None,
+        table="auto",
     ):
         self.n_components = n_components
         self.prior = prior
@@ -192,6 +192,7 @@ class AdversarialAutoencoder(
         self.precision = precision
         self.average_weights = average_weights
         self.augmentation = augmentation
+        self.table = table
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -288,10 +289,9 @@ class AdversarialAutoencoder(
         check_is_fitted(self)
         Z = self._validate_codes(X)
         conditions = self._decoder_conditions(y, Z.shape[0])
-        decoded = self._decode(Z, conditions)
-        return decoded.astype(Z.dtype, copy=False)
+        return self._rows(self._decode(Z, conditions), Z.dtype)
 
-    def sample(self, n_samples=1, random_state=None, *, y=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, conditions=None):
         """Draw codes from the prior and decode them.
 
         Parameters
@@ -306,27 +306,38 @@ class AdversarialAutoencoder(
             label goes to the decoder (None: classes drawn uniformly); with
             label regularisation the code is drawn from the class's
             component of the prior (None: from the whole prior).
+        conditions : dict or None, default=None
+            For a model fitted on a table: ``{column: value}`` of categorical
+            columns of X that every sample holds, e.g.
+            ``{"contract": "Two year"}``. Rows are drawn from the model and
+            kept when they hold the values (rejection sampling), so the
+            samples follow the model's distribution given the condition; a
+            value the model makes too rare to reach raises a ValueError.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
-            Generated samples.
+        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Generated samples; rows of the table for a model fitted on one
+            (see ``table``), with categories and missing values drawn from
+            the decoder's probabilities.
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        component = None
-        if self._is_label_regularised() and y is not None:
-            component = self._condition_indices(y, n_samples)
-        elif not self._is_conditional() and y is not None:
+        if y is not None and not (self._is_label_regularised() or self._is_conditional()):
             raise ValueError("y is only used by a model fitted with labels.")
-        Z = self.prior_.sample(n_samples, random_state=rng, component=component)
-        # With label regularisation y chose the components; the decoder takes no label.
-        conditions = self._decoder_conditions(
-            y if self._is_conditional() else None, n_samples, random_state=rng
-        )
-        if n_samples == 0:
-            return np.empty((0, self.n_features_in_))
-        return self._decode(Z, conditions).astype(Z.dtype, copy=False)
+
+        def draw(n):
+            component = None
+            if self._is_label_regularised() and y is not None:
+                component = self._condition_indices(y, n)
+            Z = self.prior_.sample(n, random_state=rng, component=component)
+            # With label regularisation y chose the components; the decoder takes no label.
+            labels = self._decoder_conditions(
+                y if self._is_conditional() else None, n, random_state=rng
+            )
+            return self._decode(Z, labels), Z.dtype
+
+        return self._sample_rows(draw, n_samples, rng, conditions, y)
 
     # ------------------------------------------------------------- the model
     def _build_networks(self):
@@ -334,7 +345,7 @@ class AdversarialAutoencoder(
 
         Draws from torch's global generator: callers seed it.
         """
-        structure, n_features = self._fitted_structure, self.n_features_in_
+        structure, n_features = self._fitted_structure, self._n_model_features()
         n_components, activation = structure["n_components"], structure["activation"]
         hidden = _layer_sizes(structure["hidden_layer_sizes"])
         encoder = make_encoder(structure["posterior"], n_features, hidden, n_components, activation)

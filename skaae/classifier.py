@@ -99,6 +99,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         precision="float32",
         average_weights=True,
         augmentation=None,
+        table="auto",
     ):
         self.n_components = n_components
         self.supervised_weight = supervised_weight
@@ -130,6 +131,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         self.precision = precision
         self.average_weights = average_weights
         self.augmentation = augmentation
+        self.table = table
 
     def _auto_neighbor_weight(self):
         """1: with labels, a lighter term than the clustering's 3 suffices.

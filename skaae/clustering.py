@@ -147,6 +147,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         precision="float32",
         average_weights=True,
         augmentation=None,
+        table="auto",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -180,6 +181,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         self.precision = precision
         self.average_weights = average_weights
         self.augmentation = augmentation
+        self.table = table
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -160,6 +160,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         precision="float32",
         average_weights=True,
         augmentation=None,
+        table="auto",
     ):
         self.n_components = n_components
         self.n_clusters = n_clusters
@@ -195,6 +196,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         self.precision = precision
         self.average_weights = average_weights
         self.augmentation = augmentation
+        self.table = table
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -273,7 +275,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
         decoded = self._infer(decode, Z)
         self._check_finite_output(decoded, "decoded data")
-        return decoded.astype(Z.dtype, copy=False)
+        return self._rows(decoded, Z.dtype)
 
     def predict(self, X):
         """Cluster of each sample (its class, when fitted with labels).

@@ -29,6 +29,7 @@ __all__ = [
     "RECONSTRUCTION_LOSSES",
     "BinaryCrossEntropy",
     "MeanSquaredError",
+    "PerColumnLoss",
     "ReconstructionLoss",
     "choose_reconstruction_loss",
     "make_reconstruction_loss",
@@ -119,7 +120,105 @@ class MeanSquaredError(ReconstructionLoss):
         return F.mse_loss(output, target)
 
 
-RECONSTRUCTION_LOSSES = {cls.name: cls for cls in (BinaryCrossEntropy, MeanSquaredError)}
+class PerColumnLoss(ReconstructionLoss):
+    """The loss of a table: one term per column, averaged over the columns.
+
+    The input is the block matrix of a :class:`~skaae.tabular.TableTransformer`
+    (its ``blocks_``): a categorical column's term is the cross-entropy of the
+    softmax over its block; a numeric column's the squared error of its
+    normal score, counted only where the value is present, plus the binary
+    cross-entropy of its missing-value indicator where it has one. Every
+    column weighs the same whatever its width, so a 50-level column does
+    not drown the numeric ones.
+
+    ``to_data`` gives each categorical block's probabilities, each
+    indicator's probability and the numeric scores, the layout that
+    ``TableTransformer.inverse_transform`` reads.
+
+    Parameters
+    ----------
+    offset, scale : None
+        Unused: the table transformer scales the columns.
+    blocks : sequence of (kind, start, stop)
+        The layout, as ``TableTransformer.blocks_``.
+    """
+
+    name = "per_column"
+
+    def __init__(self, offset=None, scale=None, *, blocks=()):
+        super().__init__()
+        blocks = [(kind, int(start), int(stop)) for kind, start, stop in blocks]
+        if not blocks:
+            raise ValueError("PerColumnLoss needs the blocks of a fitted TableTransformer.")
+        self.blocks = blocks
+        self.n_columns = sum(kind != "missing" for kind, _, _ in blocks)
+        numeric = [start for kind, start, _ in blocks if kind == "numeric"]
+        indicators = [start for kind, start, _ in blocks if kind == "missing"]
+        # The indicator of each numeric column, or -1 (masks its squared error).
+        owners = {start: -1 for start in numeric}
+        for kind, start, _ in blocks:
+            if kind == "missing":
+                owners[start - 1] = start
+        categorical = [(start, stop) for kind, start, stop in blocks if kind == "categorical"]
+        width = max((stop - start for start, stop in categorical), default=0)
+        # Categorical blocks padded to one width: index `padding` points past the output.
+        padding = blocks[-1][2]
+        index = [list(range(a, b)) + [padding] * (width - (b - a)) for a, b in categorical]
+        for key, value in (
+            ("numeric_index", numeric),
+            ("indicator_index", indicators),
+            ("numeric_indicator", [owners[start] for start in numeric]),
+            ("categorical_index", index),
+        ):
+            self.register_buffer(key, torch.as_tensor(value, dtype=torch.long), persistent=False)
+
+    def _padded(self, values, fill):
+        """The categorical blocks of ``values`` as (n, n_blocks, width), padded with ``fill``."""
+        pad = values.new_full((values.shape[0], 1), fill)
+        return torch.cat([values, pad], dim=1)[:, self.categorical_index]
+
+    def loss(self, output, target):
+        total = output.new_zeros(())
+        if len(self.numeric_index):
+            error = (output[:, self.numeric_index] - target[:, self.numeric_index]) ** 2
+            owner = self.numeric_indicator
+            if (owner >= 0).any():
+                present = torch.ones_like(error)
+                has = owner >= 0
+                present[:, has] = 1 - target[:, owner[has]]
+                error = error * present
+            total = total + error.sum(dim=1).mean()
+        if len(self.indicator_index):
+            total = (
+                total
+                + F.binary_cross_entropy_with_logits(
+                    output[:, self.indicator_index],
+                    target[:, self.indicator_index],
+                    reduction="none",
+                )
+                .sum(dim=1)
+                .mean()
+            )
+        if len(self.categorical_index):
+            logits = self._padded(output, torch.finfo(output.dtype).min)
+            log_p = torch.log_softmax(logits, dim=-1)
+            weights = self._padded(target, 0.0)
+            total = total - (weights * log_p.clamp_min(-1e4)).sum(dim=(1, 2)).mean()
+        return total / self.n_columns
+
+    def to_data(self, output):
+        data = output.clone()
+        if len(self.indicator_index):
+            data[:, self.indicator_index] = torch.sigmoid(output[:, self.indicator_index])
+        for kind, start, stop in self.blocks:
+            if kind == "categorical":
+                data[:, start:stop] = torch.softmax(output[:, start:stop], dim=1)
+        return data
+
+
+RECONSTRUCTION_LOSSES = {
+    cls.name: cls for cls in (BinaryCrossEntropy, MeanSquaredError, PerColumnLoss)
+}
 """Names accepted by ``reconstruction_loss=``, each mapped to its class."""
 
 

@@ -364,7 +364,7 @@ def _build_estimator(metadata, tensors):
     present = {key for key, value in arrays.items() if value is not None}
     if set(tensors["arrays"]) != present:
         raise UnsafeOrCorruptFileError(f"{_TENSORS} does not hold the arrays the metadata lists.")
-    for key, value in attributes.items():
+    for key, value in {**cls._attribute_defaults, **attributes}.items():
         setattr(estimator, key, decode(value))
     for key in cls._array_attributes:
         tensor = tensors["arrays"].get(key)

@@ -2,7 +2,6 @@
 
 import numbers
 
-import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
@@ -132,6 +131,7 @@ class VariationalAutoencoder(
         precision="float32",
         average_weights=False,
         augmentation=None,
+        table="auto",
     ):
         self.n_components = n_components
         self.prior = prior
@@ -156,6 +156,7 @@ class VariationalAutoencoder(
         self.precision = precision
         self.average_weights = average_weights
         self.augmentation = augmentation
+        self.table = table
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -228,9 +229,9 @@ class VariationalAutoencoder(
         """
         check_is_fitted(self)
         Z = self._validate_codes(X)
-        return self._decode(Z).astype(Z.dtype, copy=False)
+        return self._rows(self._decode(Z), Z.dtype)
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, conditions=None):
         """Draw codes from the prior and decode them.
 
         Parameters
@@ -239,17 +240,24 @@ class VariationalAutoencoder(
             Number of samples.
         random_state : int, RandomState instance or None, default=None
             Seed of the prior draws.
+        conditions : dict or None, default=None
+            For a model fitted on a table: ``{column: value}`` of categorical
+            columns of X that every sample holds (rejection sampling, see
+            :meth:`AdversarialAutoencoder.sample`).
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
-            Generated samples.
+        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Generated samples (rows of the table for a model fitted on one).
         """
         check_is_fitted(self)
-        Z = self.prior_.sample(n_samples, random_state=check_random_state(random_state))
-        if n_samples == 0:
-            return np.empty((0, self.n_features_in_))
-        return self._decode(Z).astype(Z.dtype, copy=False)
+        rng = check_random_state(random_state)
+
+        def draw(n):
+            Z = self.prior_.sample(n, random_state=rng)
+            return self._decode(Z), Z.dtype
+
+        return self._sample_rows(draw, n_samples, rng, conditions)
 
     # ------------------------------------------------------------- the model
     def _check_prior_density(self):
@@ -269,7 +277,7 @@ class VariationalAutoencoder(
 
     def _build_networks(self):
         """Set a fresh ``model_``: a Gaussian encoder, a decoder and one code part."""
-        structure, n_features = self._fitted_structure, self.n_features_in_
+        structure, n_features = self._fitted_structure, self._n_model_features()
         n_components, activation = structure["n_components"], structure["activation"]
         hidden = _layer_sizes(structure["hidden_layer_sizes"])
         encoder = GaussianEncoder(n_features, hidden, n_components, activation)
