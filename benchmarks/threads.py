@@ -12,8 +12,8 @@ in 58 s against 0.9 s with one on a busy 2-core machine. Each case is timed
 with torch's thread count set to 1 (and ``SKAAE_NUM_THREADS=1``), to torch's
 default (one per core, and ``SKAAE_NUM_THREADS`` set to it), and under the
 policy (torch's default count, ``SKAAE_NUM_THREADS`` unset), on the machine
-as it is ("quiet": this runner adds no load) and while a second process runs
-a CPU-bound loop (``python -c "while True: pass"``, started here and killed
+as it is ("no load added": quiet only if no other job runs) and while a
+second process runs a CPU-bound loop (``python -c "while True: pass"``, started here and killed
 after). The cases:
 
 - digits (``load_digits``, scaled to [0, 1]): ``AdversarialAutoencoder(
@@ -26,7 +26,8 @@ after). The cases:
 - ``transform`` of those 10,000 images (the inference path), 5 calls.
 
 Each time is the median of ``--repeats`` runs taken in turns (1, default,
-policy, 1, ...) after a warm-up fit. "threads" is what
+policy, 1, ...) after a warm-up fit; a mode over 3 times slower than one
+thread at its first run is not run again (its "runs" in the JSON say so). "threads" is what
 ``torch.get_num_threads()`` said inside the fit (a callback at each epoch's
 end) or inside inference (a forward hook on the encoder). Every row records
 the 1-minute load average and the other processes' runnable threads
@@ -62,6 +63,8 @@ from skaae.callbacks import Callback
 
 # CPU flags that decide how fast the matrix products run.
 RELEVANT_FLAGS = ("avx2", "avx512", "amx")
+# A mode this many times slower than one thread at its first run runs once.
+CLIFF = 3.0
 
 
 class ThreadRecorder(Callback):
@@ -173,19 +176,26 @@ def set_mode(threads, default):
 
 
 def measure(found, modes, default, repeats, load):
-    """One row per case and mode: the median time of ``repeats`` runs in turns."""
+    """One row per case and mode: the median time of ``repeats`` runs in turns.
+
+    A mode whose first run took over :data:`CLIFF` times the first one-thread
+    run is not run again.
+    """
+    one = next(mode for mode, threads in modes.items() if threads == 1)
     rows = []
     for case, run in found.items():
-        state = {"load_average": os.getloadavg()[0], "busy_cores": busy_cores()}
+        state = {"load_average": os.getloadavg()[0], "busy_cores": busy_cores(max_age=0)}
         times = {mode: [] for mode in modes}
         seen = {mode: set() for mode in modes}
-        for _ in range(repeats):
+        for repeat in range(repeats):
             for mode, threads in modes.items():
+                if repeat and min(times[mode]) > CLIFF * min(times[one]):
+                    continue  # once over the cliff, once is enough
                 set_mode(threads, default)
                 elapsed, threads_seen = run()
                 times[mode].append(elapsed)
                 seen[mode].update(threads_seen)
-                print(f"  {load:6s} {case}: {mode} {elapsed:.2f} s {threads_seen}", flush=True)
+                print(f"  {load}: {case}: {mode} {elapsed:.2f} s {threads_seen}", flush=True)
         for mode in modes:
             rows.append(
                 {
@@ -203,14 +213,15 @@ def measure(found, modes, default, repeats, load):
     return rows
 
 
-def render(rows, env):
-    """The environment line, the CPU and one table per load."""
+def render(rows, env, run):
+    """The environment line, the CPU (``run``: cpu, cpu_count, cpu_flags, command,
+    repeats) and one table per load."""
     modes = list(dict.fromkeys(row["mode"] for row in rows))
     lines = [
         environment_line(env),
         "",
-        f"CPU: {env['cpu']} ({env['cpu_count']} cores; flags {env['cpu_flags']}).",
-        f"Command: `{env['command']}`. Times are medians of {env['repeats']} runs (s); "
+        f"CPU: {run['cpu']} ({run['cpu_count']} cores; flags {run['cpu_flags']}).",
+        f"Command: `{run['command']}`. Times are medians of {run['repeats']} runs (s); "
         "'policy / best' is the policy's time over the faster of the fixed counts; "
         "'threads' is what torch used in the policy's runs. 'load' is the 1-minute load "
         "average and 'busy' the other processes' runnable threads when the case started.",
@@ -254,35 +265,25 @@ def main(argv=None):
     for threads in sorted({1, default}):  # warm-up: the first fit at a count is slower
         set_mode(threads, default)
         next(iter(found.values()))()
-    rows = measure(found, modes, default, args.repeats, "quiet")
+    rows = measure(found, modes, default, args.repeats, "no load added")
     if not args.skip_loaded:
         loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
             time.sleep(1.0)
-            rows += measure(found, modes, default, args.repeats, "loaded")
+            rows += measure(found, modes, default, args.repeats, "beside a CPU-bound loop")
         finally:
             loop.kill()
             loop.wait()
-    command = "python benchmarks/threads.py" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+    run = {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_flags": cpu_flags(),
+        "command": "python benchmarks/threads.py"
+        + "".join(f" {a}" for a in (argv or sys.argv[1:])),
+        "repeats": args.repeats,
+    }
     write_results(
-        "threads",
-        rows,
-        args.output_dir,
-        render=lambda rows, env: render(
-            rows,
-            {
-                **env,
-                "cpu": cpu_model(),
-                "cpu_count": os.cpu_count(),
-                "cpu_flags": cpu_flags(),
-                "command": command,
-                "repeats": args.repeats,
-            },
-        ),
-        cpu=cpu_model(),
-        cpu_flags=cpu_flags(),
-        command=command,
-        repeats=args.repeats,
+        "threads", rows, args.output_dir, render=lambda rows, env: render(rows, env, run), **run
     )
 
 

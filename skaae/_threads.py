@@ -45,6 +45,8 @@ ENVIRONMENT_VARIABLE = "SKAAE_NUM_THREADS"
 # The load probe: this many samples of the run queue, this far apart (s).
 _PROBE_SAMPLES = 5
 _PROBE_INTERVAL = 0.001
+# When the last probe ran (time.monotonic()) and what it found.
+_LAST_PROBE = [-float("inf"), None]
 
 
 def _environment_threads():
@@ -98,26 +100,39 @@ def _own_runnable_threads():
     return max(count, 1)
 
 
-def busy_cores():
+def busy_cores(max_age=1.0):
     """The mean number of other processes' runnable threads over a few milliseconds.
 
     A CPU-bound process elsewhere counts about 1. Each sample is the
-    system's runnable tasks less this process's own.
+    system's runnable tasks less this process's own. The probe takes 5 ms
+    (20 ms on a busy machine); a result younger than ``max_age`` seconds is
+    reused, so that many small ``transform`` calls do not each pay for it.
+
+    Parameters
+    ----------
+    max_age : float, default=1.0
+        Reuse the last result if it is younger than this (seconds); 0 probes
+        afresh.
 
     Returns
     -------
     float or None
         None where ``/proc`` does not tell (not Linux).
     """
+    taken, busy = _LAST_PROBE
+    if time.monotonic() - taken < max_age:
+        return busy
     samples = []
     try:
         for sample in range(_PROBE_SAMPLES):
             if sample:
                 time.sleep(_PROBE_INTERVAL)
             samples.append(max(_runnable_tasks() - _own_runnable_threads(), 0))
+        busy = sum(samples) / len(samples)
     except (OSError, ValueError, IndexError):
-        return None
-    return sum(samples) / len(samples)
+        busy = None
+    _LAST_PROBE[:] = [time.monotonic(), busy]
+    return busy
 
 
 def choose_threads(work, available=None):
