@@ -93,8 +93,12 @@ class AdversarialAutoencoder(
     shuffled windows of row blocks, so memory use stays about one window
     (64 MiB) plus the model. For a stream of chunks, use :meth:`partial_fit`.
 
-    skaae leaves torch's thread count as it is; where the cores are busy or
-    fits run in parallel (``n_jobs``), ``torch.set_num_threads(1)`` is faster.
+    Threads: ``fit`` and inference use at most torch's thread count (set by
+    ``torch.set_num_threads``, ``OMP_NUM_THREADS``, a ``threadpoolctl`` limit
+    or a joblib worker's share of the cores), one thread for small networks,
+    and no more than the cores other processes leave free; the count comes
+    back afterwards. ``SKAAE_NUM_THREADS=n`` fixes it to ``n`` (e.g. for
+    bit-identical fits whatever the load).
 
     References
     ----------
