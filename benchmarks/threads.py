@@ -27,12 +27,13 @@ after). The cases:
 
 Each time is the median of ``--repeats`` runs taken in turns (1, default,
 policy, 1, ...) after a warm-up fit; a mode over 3 times slower than one
-thread at its first run is not run again (its "runs" in the JSON say so). "threads" is what
-``torch.get_num_threads()`` said inside the fit (a callback at each epoch's
-end) or inside inference (a forward hook on the encoder). Every row records
-the 1-minute load average and the other processes' runnable threads
-(``skaae._threads.busy_cores``) when it started: the machine is shared, and
-other jobs count as load too. It writes ``benchmarks/results/threads.json``
+thread at its first run is not run again (its "runs" in the JSON say so).
+"threads" is what ``torch.get_num_threads()`` said inside the fit (a
+callback at each epoch's end) or inside inference (forward hooks on the
+encoder's linear layers). Every row records the 1-minute load average and
+the other processes' runnable threads (``skaae._threads.busy_cores``) when
+it started: the machine is shared, and other jobs count as load too. It
+writes ``benchmarks/results/threads.json``
 and ``threads.md`` and prints the table.
 """
 
@@ -117,7 +118,9 @@ def fit_case(make, X, y=None):
 def transform_case(estimator, X, calls=5):
     """A case that times ``calls`` calls of ``estimator.transform(X)``."""
     seen = []
-    estimator.encoder_.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    for module in estimator.encoder_.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
 
     def run():
         seen.clear()
