@@ -34,9 +34,12 @@ import torch
 
 __all__ = ["WORK_PER_THREAD", "choose_threads", "thread_policy"]
 
-# Multiply-adds of a mini-batch's forward pass that justify one more thread
-# (measured in benchmarks/threads.py, quiet 2-core Xeon): below it, a second
-# thread costs more in barriers than it saves.
+# Multiply-adds of a mini-batch's forward pass that justify one more thread:
+# the tests' tiny networks (0.3 million at 64 rows) stay on one thread, digits
+# (22 million), tables and MNIST (69 million) at the default sizes may use
+# more, as two threads were faster there on an idle 2-core Xeon (digits 1.3 s
+# against 1.65 s, an MNIST epoch 0.47 s against 0.64 s). The threshold between
+# those sizes is not measured (doc/notes/parameter_measurements.md).
 WORK_PER_THREAD = 4_000_000
 
 # The environment variable that fixes the count.
