@@ -59,8 +59,11 @@ adversarial_weight : float or "auto", default="auto"
     reconstruction; too high collapses the map. ``"auto"``: 1.0 for
     label regularisation (``fit(X, y)`` with a prior of several
     components, not ``conditional``), where the adversary pins the
-    labelled codes to their components; 0.01 otherwise, which keeps the
-    reconstruction in charge while still matching the prior. (For the
+    labelled codes to their components; 3.0 for a table (see ``table``),
+    whose reconstruction loss weighs each column as much as an image's
+    loss weighs one pixel, so that a stronger adversary is needed for
+    prior draws to decode to realistic rows; 0.01 otherwise, which keeps
+    the reconstruction in charge while still matching the prior. (For the
     models with a categorical part, ``"auto"`` is their own default.)""",
     "discriminator_noise": """\
 discriminator_noise : float, default=0.3
@@ -92,8 +95,11 @@ n_neighbors : int, default=5
 batch_size : int or "auto", default="auto"
     Mini-batch size; ``"auto"`` is ``min(128, n_samples)``.""",
     "max_iter": """\
-max_iter : int, default=300
-    Number of epochs (passes over the data).""",
+max_iter : int or "auto", default="auto"
+    Number of epochs (passes over the data). ``"auto"``: 300; for a table
+    (see ``table``), enough epochs for about 2,000 mini-batches, between
+    10 and 300: a table's synthetic rows are as good after a few thousand
+    steps as after many more, and a default fit then takes seconds.""",
     "early_stopping": """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the data and stop when its

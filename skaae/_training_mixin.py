@@ -26,6 +26,10 @@ from .training import AdversarialTrainer, TrainingDivergedError, has_native_bflo
 
 __all__ = ["TrainingMixin"]
 
+# max_iter="auto": the epochs of a fit on an array, and the mini-batches of a fit on a table.
+_DEFAULT_EPOCHS = 300
+_TABLE_BATCHES = 2000
+
 # What continues training, and how to start afresh instead, per method.
 _RESUMING = {
     "fit": ("warm_start=True", "set warm_start=False to train new networks"),
@@ -233,6 +237,15 @@ class TrainingMixin:
             return self.neighbor_weight
         return self._auto_neighbor_weight()
 
+    def _max_iter(self, n_samples):
+        """``max_iter``, with "auto" resolved for ``n_samples`` training rows (see its doc)."""
+        if self.max_iter != "auto":
+            return self.max_iter
+        if getattr(self, "table_transformer_", None) is None:
+            return _DEFAULT_EPOCHS
+        batches = -(-n_samples // self._batch_size(n_samples))
+        return int(np.clip(round(_TABLE_BATCHES / batches), 10, _DEFAULT_EPOCHS))
+
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)
         uses_neighbors = any(r.uses_neighbors for r in self._trainer.regularisers)
@@ -311,7 +324,7 @@ class TrainingMixin:
     def _run_epochs(self, callbacks, progress, incremental=False):
         """The epoch loop: ``progress["last"]`` is the snapshot of the last finished epoch."""
         best_loss, stall = np.inf, 0
-        n_epochs = 1 if incremental else self.max_iter
+        n_epochs = 1 if incremental else self._max_iter(self._train_source.n_samples)
         early_stopping = self.early_stopping and not incremental
         last_epoch = self.n_iter_ + n_epochs
         for epoch in range(n_epochs):

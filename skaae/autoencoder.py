@@ -149,7 +149,7 @@ class AdversarialAutoencoder(
         neighbor_weight="auto",
         n_neighbors=5,
         batch_size="auto",
-        max_iter=300,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -391,8 +391,11 @@ class AdversarialAutoencoder(
         return regularisers
 
     def _auto_adversarial_weight(self):
-        """1.0 for label regularisation, where the adversary pins labelled codes; else 0.01."""
-        return 1.0 if self._is_label_regularised() else 0.01
+        """1.0 for label regularisation, where the adversary pins labelled codes; 3.0 for
+        a table; else 0.01."""
+        if self._is_label_regularised():
+            return 1.0
+        return 3.0 if self.table_transformer_ is not None else 0.01
 
     def _auto_neighbor_weight(self):
         """3 for maps of at most 3 dimensions, else 0; 0 for a conditional model.

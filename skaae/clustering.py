@@ -132,7 +132,7 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         neighbor_weight="auto",
         n_neighbors=5,
         batch_size="auto",
-        max_iter=300,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -116,7 +116,7 @@ class VariationalAutoencoder(
         activation="silu",
         learning_rate=3e-3,
         batch_size="auto",
-        max_iter=300,
+        max_iter="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -311,3 +311,35 @@ def test_sample_conditions_are_checked():
     numeric = AdversarialAutoencoder(**FAST).fit(np.random.default_rng(0).random((50, 3)))
     with pytest.raises(ValueError, match="fitted on a table"):
         numeric.sample(5, conditions={"x0": 1.0})
+
+
+# ------------------------------------------------------------ defaults
+class StopAfterFirstEpoch:
+    def on_epoch_end(self, estimator, record):
+        return True
+
+
+@pytest.mark.parametrize(
+    "n_rows, batch_size, expected",
+    [(400, 10, 50), (100, 100, 300), (1000, 2, 10)],
+)
+def test_max_iter_auto_runs_about_2000_batches_on_a_table(capsys, n_rows, batch_size, expected):
+    model = AdversarialAutoencoder(
+        hidden_layer_sizes=(4,), batch_size=batch_size, verbose=1, random_state=0
+    )
+    model.set_params(callbacks=[StopAfterFirstEpoch()]).fit(make_table(n=n_rows))
+    assert f"Epoch 1/{expected}," in capsys.readouterr().out
+
+
+def test_max_iter_auto_is_300_epochs_on_an_array(capsys):
+    X = np.random.default_rng(0).random((20, 3))
+    model = AdversarialAutoencoder(hidden_layer_sizes=(4,), verbose=1, random_state=0)
+    model.set_params(callbacks=[StopAfterFirstEpoch()]).fit(X)
+    assert "Epoch 1/300," in capsys.readouterr().out
+
+
+def test_adversarial_weight_auto_is_stronger_for_a_table():
+    table = make_table()
+    fitted = AdversarialAutoencoder(**FAST).fit(table)
+    reference = AdversarialAutoencoder(adversarial_weight=3.0, **FAST).fit(table)
+    np.testing.assert_array_equal(fitted.transform(table), reference.transform(table))
