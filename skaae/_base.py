@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils import assert_all_finite
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_random_state, validate_data
@@ -25,7 +25,7 @@ from ._precision import PRECISIONS
 from .losses import RECONSTRUCTION_LOSSES
 from .nn import ACTIVATIONS, ENCODERS
 from .priors import PRIORS, Prior
-from .tabular import TableTransformer, needs_table
+from .tabular import TableTransformer, fit_table
 
 __all__ = ["ESTIMATORS", "BaseAdversarialEstimator", "ModelPart", "resolve_device"]
 
@@ -262,32 +262,16 @@ class BaseAdversarialEstimator(BaseEstimator):
 
     def _table_for(self, X, reset):
         """The table transformer of ``X``: fitted here when ``reset``, else the fitted one."""
-        if not reset:
-            return getattr(self, "table_transformer_", None)
-        table = self.table
-        if table == "auto":
-            wanted = needs_table(X) or self.reconstruction_loss == "per_column"
-            table = TableTransformer() if wanted else None
-        if table is None:
-            if self.reconstruction_loss == "per_column":
-                raise ValueError("reconstruction_loss='per_column' needs a table; got table=None.")
-            if needs_table(X):
-                raise ValueError(
-                    "X is a table with non-numeric columns or missing values, which "
-                    "table=None passes to the networks as it is: use table='auto'."
-                )
-            self.table_transformer_ = None
-            return None
-        if self.reconstruction_loss not in ("auto", "per_column"):
-            raise ValueError(
-                f"A table is reconstructed column by column (reconstruction_loss='per_column'); "
-                f"got reconstruction_loss={self.reconstruction_loss!r}. Use 'auto', or "
-                "table=None for a numeric X."
-            )
-        if sp.issparse(X) or is_memory_mapped(X):
-            raise ValueError("A table (see the table parameter) must be a DataFrame or an array.")
-        self.table_transformer_ = clone(table).fit(X)
-        return self.table_transformer_
+        if reset:
+            table = self.table
+            if sp.issparse(X) or is_memory_mapped(X):
+                if isinstance(table, TableTransformer):
+                    raise ValueError(
+                        "A table must be a DataFrame or an array, not sparse or memory-mapped X."
+                    )
+                table = None  # (numbers only)
+            self.table_transformer_ = fit_table(table, self.reconstruction_loss, X)
+        return getattr(self, "table_transformer_", None)
 
     def _n_model_features(self):
         """The width of the networks' input: the table's block matrix, or X's features."""

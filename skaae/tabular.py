@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -43,7 +43,7 @@ from ._table_columns import (
     table_columns,
 )
 
-__all__ = ["TableTransformer", "needs_table"]
+__all__ = ["TableTransformer", "fit_table", "needs_table"]
 
 # Normal scores are clipped here: ndtri(1e-7) ~ -5.2, so no value becomes infinite.
 _CLIP = 1e-7
@@ -65,6 +65,39 @@ def needs_table(X):
         if pd.api.types.is_bool_dtype(column.dtype) or column.isna().any():
             return True
     return False
+
+
+def fit_table(table, reconstruction_loss, X):
+    """The table transformer that an estimator's ``table`` parameter gives for ``X``, fitted.
+
+    ``table="auto"``: a ``TableTransformer()`` when ``X`` needs one (see
+    :func:`needs_table`) or ``reconstruction_loss="per_column"`` asks for
+    one; a ``TableTransformer``: a clone of it; None: none. Returns None
+    when ``X`` goes to the networks as it is; raises a ValueError for a
+    combination that cannot work.
+    """
+    if table == "auto":
+        wanted = needs_table(X) or reconstruction_loss == "per_column"
+        table = TableTransformer() if wanted else None
+    if table is None:
+        if reconstruction_loss == "per_column":
+            raise ValueError(
+                "reconstruction_loss='per_column' needs a table: a DataFrame or an array "
+                "with table='auto' or a TableTransformer."
+            )
+        if needs_table(X):
+            raise ValueError(
+                "X is a table with non-numeric columns or missing values, which "
+                "table=None passes to the networks as it is: use table='auto'."
+            )
+        return None
+    if reconstruction_loss not in ("auto", "per_column"):
+        raise ValueError(
+            f"A table is reconstructed column by column (reconstruction_loss='per_column'); "
+            f"got reconstruction_loss={reconstruction_loss!r}. Use 'auto', or "
+            "table=None for a numeric X."
+        )
+    return clone(table).fit(X)
 
 
 class TableTransformer(TransformerMixin, BaseEstimator):

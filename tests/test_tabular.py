@@ -343,3 +343,13 @@ def test_adversarial_weight_auto_is_stronger_for_a_table():
     fitted = AdversarialAutoencoder(**FAST).fit(table)
     reference = AdversarialAutoencoder(adversarial_weight=3.0, **FAST).fit(table)
     np.testing.assert_array_equal(fitted.transform(table), reference.transform(table))
+
+
+def test_a_table_transformer_refuses_sparse_input():
+    import scipy.sparse as sp
+
+    X = sp.random(20, 4, density=0.5, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="not sparse"):
+        AdversarialAutoencoder(table=TableTransformer(), **FAST).fit(X)
+    with pytest.raises(ValueError, match="needs a table"):
+        AdversarialAutoencoder(reconstruction_loss="per_column", **FAST).fit(X)
