@@ -206,7 +206,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         "max_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "on_divergence": [StrOptions({"raise", "rollback"})],
         "precision": [StrOptions(set(PRECISIONS))],
-        "average_weights": ["boolean"],
+        "average_weights": ["boolean", StrOptions({"auto"})],
         # f(x, generator) -> tensor (skaae.augmentation); its output checked in fit.
         "augmentation": [callable, None],
         # Each item follows the protocol of skaae.callbacks; checked in _validate_params.

@@ -164,7 +164,7 @@ precision : {"float32", "bfloat16"}, default="float32"
     products, many times slower than float32: ``fit`` warns there. The
     outputs keep the dtype of the input either way.""",
     "average_weights": """\
-average_weights : bool, default=False
+average_weights : bool or "auto", default=False
     Whether the fitted model is an exponential moving average of the
     encoder's and decoder's weights (and the cluster heads') over the
     last thousand or so optimiser steps, as ``SGDClassifier(average=True)``
@@ -172,7 +172,9 @@ average_weights : bool, default=False
     noisy steps to the end, so the average is steadier. Training goes on
     from the live weights; everything outside ``fit``, callbacks and
     ``history_``'s prior match included, sees the average. Costs one
-    pass over the weights per step.""",
+    pass over the weights per step. ``"auto"``: True for a table (see
+    ``table``), whose synthetic rows it makes markedly closer to the
+    real ones, False otherwise.""",
     "augmentation": """\
 augmentation : callable or None, default=None
     A random transformation of the training mini-batches,

@@ -116,7 +116,7 @@ class TrainingMixin:
                 self.learning_rate,
                 self._discriminator_learning_rate(),
                 max_grad_norm=self.max_grad_norm,
-                average_weights=self.average_weights,
+                average_weights=self._average_weights(),
             )
             trainer.regularisers = self._regularisers()
         # Independent streams for training noise, the monitor and the shuffle.
@@ -218,8 +218,14 @@ class TrainingMixin:
             max_grad_norm=self.max_grad_norm,
             generator=torch.Generator(device),
             precision=self.precision,
-            average_weights=self.average_weights,
+            average_weights=self._average_weights(),
         )
+
+    def _average_weights(self):
+        """``average_weights``, with "auto" resolved: True for a table."""
+        if self.average_weights != "auto":
+            return self.average_weights
+        return getattr(self, "table_transformer_", None) is not None
 
     def _discriminator_learning_rate(self):
         """The discriminators' step size; None for a model without discriminators (a VAE)."""

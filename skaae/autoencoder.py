@@ -162,7 +162,7 @@ class AdversarialAutoencoder(
         on_divergence="raise",
         callbacks=None,
         precision="float32",
-        average_weights=False,
+        average_weights="auto",
         augmentation=None,
         table="auto",
     ):

@@ -338,11 +338,20 @@ def test_max_iter_auto_is_300_epochs_on_an_array(capsys):
     assert "Epoch 1/300," in capsys.readouterr().out
 
 
-def test_adversarial_weight_auto_is_stronger_for_a_table():
+def test_auto_weights_on_a_table_and_on_an_array():
     table = make_table()
     fitted = AdversarialAutoencoder(**FAST).fit(table)
-    reference = AdversarialAutoencoder(adversarial_weight=3.0, **FAST).fit(table)
+    explicit = dict(adversarial_weight=3.0, average_weights=True)
+    reference = AdversarialAutoencoder(**explicit, **FAST).fit(table)
     np.testing.assert_array_equal(fitted.transform(table), reference.transform(table))
+    other = AdversarialAutoencoder(adversarial_weight=3.0, average_weights=False, **FAST)
+    assert not np.array_equal(other.fit(table).transform(table), fitted.transform(table))
+    X = np.random.default_rng(0).random((60, 4))
+    on_array = AdversarialAutoencoder(**FAST).fit(X).transform(X)
+    explicit = dict(adversarial_weight=0.01, average_weights=False)
+    np.testing.assert_array_equal(
+        on_array, AdversarialAutoencoder(**explicit, **FAST).fit(X).transform(X)
+    )
 
 
 def test_a_table_transformer_refuses_sparse_input():
