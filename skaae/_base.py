@@ -34,6 +34,11 @@ ESTIMATORS = {}
 ``BaseAdversarialEstimator.__init_subclass__``); :func:`skaae.save` and
 :func:`skaae.load` handle exactly these."""
 
+# hidden_layer_sizes="auto": the networks of an array's model, and of a table's, whose
+# one-hot and quantile-normalised columns fit as well in half the width at a third of the cost.
+_HIDDEN_LAYERS = (256, 256)
+_TABLE_HIDDEN_LAYERS = (128, 128)
+
 # Serialises the lazy move of the networks to the device, so that threads
 # calling transform at once never run a half-moved network.
 _DEVICE_LOCK = threading.Lock()
@@ -173,7 +178,11 @@ class BaseAdversarialEstimator(BaseEstimator):
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "prior": [StrOptions(RegistryNames(PRIORS)), Prior],
         "posterior": [StrOptions(RegistryNames(ENCODERS))],
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "discriminator_layer_sizes": [
             "array-like",
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -219,7 +228,7 @@ class BaseAdversarialEstimator(BaseEstimator):
         """Check the declared constraints, the ``*_layer_sizes`` and the device."""
         super()._validate_params()
         for name, sizes in self.get_params(deep=False).items():
-            if name.endswith("_layer_sizes"):
+            if name.endswith("_layer_sizes") and not (isinstance(sizes, str) and sizes == "auto"):
                 _layer_sizes(sizes, name, type(self).__name__)
         _parse_device(self.device)
         _check_callbacks(self.callbacks)
@@ -272,6 +281,15 @@ class BaseAdversarialEstimator(BaseEstimator):
                 table = None  # (numbers only)
             self.table_transformer_ = fit_table(table, self.reconstruction_loss, X)
         return getattr(self, "table_transformer_", None)
+
+    def _hidden_layer_sizes(self):
+        """The fitted ``hidden_layer_sizes``, with "auto" resolved: (128, 128) for a table,
+        else (256, 256)."""
+        sizes = self._fitted_structure["hidden_layer_sizes"]
+        if isinstance(sizes, str) and sizes == "auto":
+            table = getattr(self, "table_transformer_", None)
+            return _TABLE_HIDDEN_LAYERS if table is not None else _HIDDEN_LAYERS
+        return _layer_sizes(sizes)
 
     def _n_model_features(self):
         """The width of the networks' input: the table's block matrix, or X's features."""

@@ -99,7 +99,7 @@ class CategoricalStyleAutoencoder(
     def _build_networks(self):
         structure, n_features = self._fitted_structure, self._n_model_features()
         n_components, activation = structure["n_components"], structure["activation"]
-        hidden = _layer_sizes(structure["hidden_layer_sizes"])
+        hidden = self._hidden_layer_sizes()
         discriminator_hidden = _layer_sizes(structure["discriminator_layer_sizes"])
         k = self.categorical_prior_.n_components_
         # The logits ride along with the style: a stochastic encoder's noise

@@ -22,9 +22,11 @@ posterior : {"deterministic", "gaussian", "universal"}, default="deterministic"
     f(x, eta) over 16 fixed draws of eta. With the two stochastic kinds it
     is the codes drawn from q(z|x), not their means, that match the prior.""",
     "hidden_layer_sizes": """\
-hidden_layer_sizes : int or tuple of int, default=(256, 256)
+hidden_layer_sizes : int, tuple of int or "auto", default=(256, 256)
     Hidden layers of the encoder; the decoder mirrors them. The paper's
-    MNIST networks are ``(1000, 1000)``.""",
+    MNIST networks are ``(1000, 1000)``. ``"auto"``: ``(256, 256)``, and
+    ``(128, 128)`` for a table (see ``table``), which synthesises rows as
+    well at a third of the cost.""",
     "discriminator_layer_sizes": """\
 discriminator_layer_sizes : int or tuple of int, default=(64, 64)
     Hidden layers of the discriminator. It sees only the low-dimensional
@@ -97,7 +99,7 @@ batch_size : int or "auto", default="auto"
     "max_iter": """\
 max_iter : int or "auto", default="auto"
     Number of epochs (passes over the data). ``"auto"``: 300; for a table
-    (see ``table``), enough epochs for about 2,000 mini-batches, between
+    (see ``table``), enough epochs for about 1,000 mini-batches, between
     10 and 300: a table's synthetic rows are as good after a few thousand
     steps as after many more, and a default fit then takes seconds.""",
     "early_stopping": """\

@@ -28,7 +28,7 @@ __all__ = ["TrainingMixin"]
 
 # max_iter="auto": the epochs of a fit on an array, and the mini-batches of a fit on a table.
 _DEFAULT_EPOCHS = 300
-_TABLE_BATCHES = 2000
+_TABLE_BATCHES = 1000
 
 # What continues training, and how to start afresh instead, per method.
 _RESUMING = {

@@ -138,7 +138,7 @@ class AdversarialAutoencoder(
         prior="gaussian",
         conditional=False,
         posterior="deterministic",
-        hidden_layer_sizes=(256, 256),
+        hidden_layer_sizes="auto",
         discriminator_layer_sizes=(64, 64),
         reconstruction_loss="auto",
         activation="silu",
@@ -351,7 +351,7 @@ class AdversarialAutoencoder(
         """
         structure, n_features = self._fitted_structure, self._n_model_features()
         n_components, activation = structure["n_components"], structure["activation"]
-        hidden = _layer_sizes(structure["hidden_layer_sizes"])
+        hidden = self._hidden_layer_sizes()
         encoder = make_encoder(structure["posterior"], n_features, hidden, n_components, activation)
         n_conditions = len(self.classes_) if self._is_conditional() else 0
         decoder = make_mlp(n_components + n_conditions, hidden[::-1], n_features, activation)

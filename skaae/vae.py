@@ -6,7 +6,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._base import BaseAdversarialEstimator, _layer_sizes
+from ._base import BaseAdversarialEstimator
 from ._docs import fill_docs
 from ._network_mixin import NetworkMixin
 from ._training_mixin import TrainingMixin
@@ -279,7 +279,7 @@ class VariationalAutoencoder(
         """Set a fresh ``model_``: a Gaussian encoder, a decoder and one code part."""
         structure, n_features = self._fitted_structure, self._n_model_features()
         n_components, activation = structure["n_components"], structure["activation"]
-        hidden = _layer_sizes(structure["hidden_layer_sizes"])
+        hidden = self._hidden_layer_sizes()
         encoder = GaussianEncoder(n_features, hidden, n_components, activation)
         decoder = make_mlp(n_components, hidden[::-1], n_features, activation)
         part = LatentPart(self.prior_, None, slice(0, n_components))

@@ -321,9 +321,9 @@ class StopAfterFirstEpoch:
 
 @pytest.mark.parametrize(
     "n_rows, batch_size, expected",
-    [(400, 10, 50), (100, 100, 300), (1000, 2, 10)],
+    [(400, 10, 25), (100, 100, 300), (1000, 2, 10)],
 )
-def test_max_iter_auto_runs_about_2000_batches_on_a_table(capsys, n_rows, batch_size, expected):
+def test_max_iter_auto_runs_about_1000_batches_on_a_table(capsys, n_rows, batch_size, expected):
     model = AdversarialAutoencoder(
         hidden_layer_sizes=(4,), batch_size=batch_size, verbose=1, random_state=0
     )
@@ -336,6 +336,19 @@ def test_max_iter_auto_is_300_epochs_on_an_array(capsys):
     model = AdversarialAutoencoder(hidden_layer_sizes=(4,), verbose=1, random_state=0)
     model.set_params(callbacks=[StopAfterFirstEpoch()]).fit(X)
     assert "Epoch 1/300," in capsys.readouterr().out
+
+
+def test_hidden_layer_sizes_auto_is_narrower_for_a_table():
+    table = make_table()
+    X = np.random.default_rng(0).random((40, 3))
+    fast = {key: value for key, value in FAST.items() if key != "hidden_layer_sizes"}
+    on_table = AdversarialAutoencoder(**fast).fit(table)
+    on_array = AdversarialAutoencoder(**fast).fit(X)
+    widths = [
+        [layer.out_features for layer in model.decoder_.modules() if hasattr(layer, "out_features")]
+        for model in (on_table, on_array)
+    ]
+    assert widths[0][:2] == [128, 128] and widths[1][:2] == [256, 256]
 
 
 def test_auto_weights_on_a_table_and_on_an_array():
