@@ -99,9 +99,11 @@ batch_size : int or "auto", default="auto"
     "max_iter": """\
 max_iter : int or "auto", default="auto"
     Number of epochs (passes over the data). ``"auto"``: 300; for a table
-    (see ``table``), enough epochs for about 1,000 mini-batches, between
-    10 and 300: a table's synthetic rows are as good after a few thousand
-    steps as after many more, and a default fit then takes seconds.""",
+    (see ``table``), enough epochs for about 1,000 mini-batches (3,000
+    with label regularisation, where each class, a rare one too, has to
+    fill its component of the prior), between 10 and 300: a table's
+    synthetic rows are as good after a thousand steps as after many
+    more, and a default fit then takes seconds.""",
     "early_stopping": """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the data and stop when its

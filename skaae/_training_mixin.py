@@ -29,6 +29,9 @@ __all__ = ["TrainingMixin"]
 # max_iter="auto": the epochs of a fit on an array, and the mini-batches of a fit on a table.
 _DEFAULT_EPOCHS = 300
 _TABLE_BATCHES = 1000
+# ... three times as many with label regularisation, whose classes (a rare one too) each
+# fill a component of the prior.
+_LABELLED_FACTOR = 3
 
 # What continues training, and how to start afresh instead, per method.
 _RESUMING = {
@@ -250,7 +253,8 @@ class TrainingMixin:
         if getattr(self, "table_transformer_", None) is None:
             return _DEFAULT_EPOCHS
         batches = -(-n_samples // self._batch_size(n_samples))
-        return int(np.clip(round(_TABLE_BATCHES / batches), 10, _DEFAULT_EPOCHS))
+        wanted = _TABLE_BATCHES * (_LABELLED_FACTOR if self._is_label_regularised() else 1)
+        return int(np.clip(round(wanted / batches), 10, _DEFAULT_EPOCHS))
 
     def _run_epoch(self, epoch):
         batch_size = self._batch_size(self._train_source.n_samples)

@@ -375,3 +375,15 @@ def test_a_table_transformer_refuses_sparse_input():
         AdversarialAutoencoder(table=TableTransformer(), **FAST).fit(X)
     with pytest.raises(ValueError, match="needs a table"):
         AdversarialAutoencoder(reconstruction_loss="per_column", **FAST).fit(X)
+
+
+def test_max_iter_auto_trains_label_regularisation_longer(capsys):
+    table = make_table(n=400)
+    y = np.where(table["member"], 1, 0)
+    model = AdversarialAutoencoder(
+        prior="mixture", hidden_layer_sizes=(4,), batch_size=40, verbose=1, random_state=0
+    )
+    model.set_params(callbacks=[StopAfterFirstEpoch()]).fit(table, y)
+    assert "Epoch 1/300," in capsys.readouterr().out  # 10 batches an epoch: 3,000 in 300
+    model.set_params(batch_size=10).fit(table, y)
+    assert "Epoch 1/75," in capsys.readouterr().out
