@@ -94,7 +94,12 @@ class CategoricalStyleAutoencoder(
                     f"{type(self).__name__} needs samples of at least 2 classes in y; got 1 "
                     f"class: {self.classes_.tolist()}{hint}."
                 )
-        self.categorical_prior_ = CategoricalPrior().bind(self._n_categories())
+        weights = None if y is None else self._category_weights(y)
+        self.categorical_prior_ = CategoricalPrior(weights=weights).bind(self._n_categories())
+
+    def _category_weights(self, y):
+        """The categorical prior's weights for labels ``y`` (None: 1/k each)."""
+        return None
 
     def _build_networks(self):
         structure, n_features = self._fitted_structure, self._n_model_features()

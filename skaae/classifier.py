@@ -6,7 +6,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._categorical import CategoricalStyleAutoencoder
 from ._docs import fill_docs
-from ._labels import check_labels, known_classes
+from ._labels import check_labels, known_classes, unlabelled_mask
 
 __all__ = ["AAEClassifier"]
 
@@ -258,6 +258,19 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
 
     def _n_categories(self):
         return len(self.classes_)
+
+    def _category_weights(self, y):
+        """The labelled classes' shares, when they differ (None: equal shares, 1/k each).
+
+        The adversary makes the predicted classes follow the categorical
+        prior: with Cat(1/k) an imbalanced problem (a quarter of churners)
+        would be pushed to predict every class equally often.
+        """
+        labelled = np.asarray(y)[~unlabelled_mask(y)]
+        counts = np.array([np.sum(labelled == label) for label in self.classes_], dtype=float)
+        if counts.min() == counts.max() or counts.min() == 0:
+            return None
+        return (counts / counts.sum()).tolist()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -269,19 +269,49 @@ class CategoricalPrior(Prior):
     often. Component ``k`` is the one-hot vector of category ``k``. With a
     single category (``k = 1``) the prior is the point mass on ``[1]``: a
     trivial part, as in a clustering with ``n_clusters=1``.
+
+    Parameters
+    ----------
+    weights : array-like of shape (k,) or None, default=None
+        The probability of each category (normalised to sum to 1); None:
+        1/k each. ``AAEClassifier`` sets the shares of its labelled classes
+        when they differ, so that an imbalanced problem is not pushed to
+        predict every class equally often.
     """
 
     categorical = True
+    _parameter_constraints = {"weights": ["array-like", None]}
+    weights = None  # (what a prior pickled before the parameter existed has)
+
+    def __init__(self, weights=None):
+        self.weights = weights
 
     def _build(self):
         k = self.n_components_
         self.n_modes_ = k
-        self.std_ = float(math.sqrt(max((1.0 / k) * (1.0 - 1.0 / k), 1e-12)))
+        if self.weights is None:
+            self.std_ = float(math.sqrt(max((1.0 / k) * (1.0 - 1.0 / k), 1e-12)))
+            return
+        weights = np.asarray(self.weights, dtype=np.float64)
+        if weights.shape != (k,) or not np.all(weights >= 0) or weights.sum() <= 0:
+            raise ValueError(
+                f"CategoricalPrior's weights must be {k} non-negative numbers, not all 0; "
+                f"got {self.weights!r}."
+            )
+        self._probabilities = torch.as_tensor(weights / weights.sum(), dtype=torch.float32)
+        shares = self._probabilities.double()
+        self.std_ = float(math.sqrt(max(float((shares * (1 - shares)).mean()), 1e-12)))
 
     def _draw(self, n_samples, generator, device, component):
         k = self.n_components_
         if component is None:
-            component = torch.randint(k, (n_samples,), generator=generator, device=device)
+            if self.weights is None:
+                component = torch.randint(k, (n_samples,), generator=generator, device=device)
+            else:
+                probabilities = self._probabilities.to(device)
+                component = torch.multinomial(
+                    probabilities, n_samples, replacement=True, generator=generator
+                )
         return torch.nn.functional.one_hot(component, k).to(torch.float32)
 
     def activate(self, raw):

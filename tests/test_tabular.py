@@ -387,3 +387,16 @@ def test_max_iter_auto_trains_label_regularisation_longer(capsys):
     assert "Epoch 1/300," in capsys.readouterr().out  # 10 batches an epoch: 3,000 in 300
     model.set_params(batch_size=10).fit(table, y)
     assert "Epoch 1/75," in capsys.readouterr().out
+
+
+def test_classifier_prior_follows_imbalanced_labelled_classes():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 4))
+    y = np.r_[np.zeros(150, dtype=int), np.ones(50, dtype=int)]
+    y[::2] = -1
+    model = AAEClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(model.categorical_prior_.weights, [0.75, 0.25])
+    draws = model.categorical_prior_.sample(4000, random_state=0)
+    assert abs(draws[:, 1].mean() - 0.25) < 0.03
+    balanced = AAEClassifier(**FAST).fit(X, np.r_[np.zeros(100, int), np.ones(100, int)])
+    assert balanced.categorical_prior_.weights is None
