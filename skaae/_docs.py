@@ -86,6 +86,9 @@ neighbor_weight : float or "auto", default="auto"
     it gives clearly better 2-D maps, and 0 for longer codes (where it
     costs reconstruction) and with ``conditional=True`` (whose code is a
     style meant to carry no class). 0 trains the paper's model exactly.
+    (The models with a categorical part have their own ``"auto"``: 3 for
+    the clustering and the embedding, 1 for the classifier, 0 for the
+    classifier on a table.)
     The neighbours are searched once per ``fit``, exactly up to 65,536
     rows and within random groups of that many beyond; dense data of 100
     features or more is searched in its top 50 principal components.""",

@@ -400,3 +400,15 @@ def test_classifier_prior_follows_imbalanced_labelled_classes():
     assert abs(draws[:, 1].mean() - 0.25) < 0.03
     balanced = AAEClassifier(**FAST).fit(X, np.r_[np.zeros(100, int), np.ones(100, int)])
     assert balanced.categorical_prior_.weights is None
+
+
+def test_classifier_on_a_table_leaves_the_neighbourhood_term_out():
+    table = make_table()
+    y = np.where(table["member"], "yes", "no").astype(object)
+    y[::2] = -1
+    fitted = AAEClassifier(**FAST).fit(table, y)
+    assert list(fitted.classes_) == ["no", "yes"]
+    assert "neighbor_loss" not in fitted.history_[0]
+    X = np.random.default_rng(0).random((60, 4))
+    on_array = AAEClassifier(**FAST).fit(X, np.r_[np.zeros(30, int), np.ones(30, int)])
+    assert "neighbor_loss" in on_array.history_[0]
