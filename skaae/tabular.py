@@ -57,8 +57,8 @@ def needs_table(X):
         return False
     import pandas as pd
 
-    for name in columns:
-        column = X[name]
+    for position in range(len(columns)):
+        column = X.iloc[:, position]  # (by position: names may repeat)
         kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
         if kind not in ("i", "u", "f") and not pd.api.types.is_numeric_dtype(column.dtype):
             return True

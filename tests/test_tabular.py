@@ -412,3 +412,10 @@ def test_classifier_on_a_table_leaves_the_neighbourhood_term_out():
     X = np.random.default_rng(0).random((60, 4))
     on_array = AAEClassifier(**FAST).fit(X, np.r_[np.zeros(30, int), np.ones(30, int)])
     assert "neighbor_loss" in on_array.history_[0]
+
+
+def test_duplicated_column_names_are_refused_by_name():
+    table = make_table()[["colour", "income"]]
+    table.columns = ["a", "a"]
+    with pytest.raises(ValueError, match="duplicated column names"):
+        AdversarialAutoencoder(**FAST).fit(table)
