@@ -154,38 +154,30 @@ class PerColumnLoss(ReconstructionLoss):
         self.n_columns = sum(kind != "missing" for kind, _, _ in blocks)
         numeric = [start for kind, start, _ in blocks if kind == "numeric"]
         indicators = [start for kind, start, _ in blocks if kind == "missing"]
-        # The indicator of each numeric column, or -1 (masks its squared error).
-        owners = {start: -1 for start in numeric}
-        for kind, start, _ in blocks:
-            if kind == "missing":
-                owners[start - 1] = start
+        # A numeric column's indicator follows it: the squared errors it masks, by position.
+        masked = [numeric.index(start - 1) for start in indicators]
         categorical = [(start, stop) for kind, start, stop in blocks if kind == "categorical"]
         width = max((stop - start for start, stop in categorical), default=0)
-        # Categorical blocks padded to one width: index `padding` points past the output.
-        padding = blocks[-1][2]
-        index = [list(range(a, b)) + [padding] * (width - (b - a)) for a, b in categorical]
-        for key, value in (
-            ("numeric_index", numeric),
-            ("indicator_index", indicators),
-            ("numeric_indicator", [owners[start] for start in numeric]),
-            ("categorical_index", index),
+        # Categorical blocks gathered to one width; the padding repeats a block's first
+        # column and is masked out (``categorical_valid``).
+        index = [list(range(a, b)) + [a] * (width - (b - a)) for a, b in categorical]
+        valid = [[i < b - a for i in range(width)] for a, b in categorical]
+        for key, value, dtype in (
+            ("numeric_index", numeric, torch.long),
+            ("indicator_index", indicators, torch.long),
+            ("masked_numeric", masked, torch.long),
+            ("categorical_index", index, torch.long),
+            ("categorical_valid", valid, torch.bool),
         ):
-            self.register_buffer(key, torch.as_tensor(value, dtype=torch.long), persistent=False)
-
-    def _padded(self, values, fill):
-        """The categorical blocks of ``values`` as (n, n_blocks, width), padded with ``fill``."""
-        pad = values.new_full((values.shape[0], 1), fill)
-        return torch.cat([values, pad], dim=1)[:, self.categorical_index]
+            self.register_buffer(key, torch.as_tensor(value, dtype=dtype), persistent=False)
 
     def loss(self, output, target):
         total = output.new_zeros(())
         if len(self.numeric_index):
             error = (output[:, self.numeric_index] - target[:, self.numeric_index]) ** 2
-            owner = self.numeric_indicator
-            if (owner >= 0).any():
+            if len(self.masked_numeric):  # (a length: no device sync)
                 present = torch.ones_like(error)
-                has = owner >= 0
-                present[:, has] = 1 - target[:, owner[has]]
+                present[:, self.masked_numeric] = 1 - target[:, self.indicator_index]
                 error = error * present
             total = total + error.sum(dim=1).mean()
         if len(self.indicator_index):
@@ -200,9 +192,12 @@ class PerColumnLoss(ReconstructionLoss):
                 .mean()
             )
         if len(self.categorical_index):
-            logits = self._padded(output, torch.finfo(output.dtype).min)
+            padding = ~self.categorical_valid
+            logits = output[:, self.categorical_index].masked_fill(
+                padding, torch.finfo(output.dtype).min
+            )
             log_p = torch.log_softmax(logits, dim=-1)
-            weights = self._padded(target, 0.0)
+            weights = target[:, self.categorical_index].masked_fill(padding, 0.0)
             total = total - (weights * log_p.clamp_min(-1e4)).sum(dim=(1, 2)).mean()
         return total / self.n_columns
 
