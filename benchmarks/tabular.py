@@ -657,13 +657,18 @@ def renderer(command):
     return render
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_data_dir_argument(parser):
+    """The ``--data-dir`` option of the tabular benchmarks."""
     parser.add_argument(
         "--data-dir",
         default=str(DEFAULT_DATA),
         help="where the tables are (default: ../shared/data/tabular)",
     )
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_dir_argument(parser)
     parser.add_argument(
         "--datasets", nargs="+", help="tables to run, by file stem (default: every *.parquet)"
     )

@@ -37,8 +37,8 @@ import torch
 from _common import RESULTS, environment_line, write_results
 from sklearn.ensemble import HistGradientBoostingClassifier
 from tabular import (
-    DEFAULT_DATA,
     LABELS,
+    add_data_dir_argument,
     categorical_columns,
     conform,
     load_table,
@@ -146,7 +146,7 @@ def render(rows, env):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["wa_churn", "lending_club"])
-    parser.add_argument("--data-dir", default=str(DEFAULT_DATA), help="where the tables are")
+    add_data_dir_argument(parser)
     parser.add_argument("--output-dir", default=str(RESULTS), help="where to write the results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

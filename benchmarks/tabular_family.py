@@ -96,7 +96,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
-from tabular import DEFAULT_DATA, LABELS, categorical_columns, file_digest, load_table, plain
+from tabular import (
+    LABELS,
+    add_data_dir_argument,
+    categorical_columns,
+    file_digest,
+    load_table,
+    plain,
+)
 from threadpoolctl import threadpool_limits
 
 import skaae
@@ -677,11 +684,7 @@ def git_state():
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=str(DEFAULT_DATA),
-        help="where the tables are (default: ../shared/data/tabular)",
-    )
+    add_data_dir_argument(parser)
     parser.add_argument(
         "--datasets",
         nargs="+",

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 from tabular import (
-    DEFAULT_DATA,
     LABELS,
+    add_data_dir_argument,
     categorical_columns,
     conform,
     load_table,
@@ -58,7 +58,7 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=sorted(LABELS), help="tables to fit")
     parser.add_argument("--settings", nargs="+", default=["{}"], help="JSON dicts of parameters")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="random_state values")
-    parser.add_argument("--data-dir", default=str(DEFAULT_DATA), help="where the tables are")
+    add_data_dir_argument(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     threadpool_limits(1)
