@@ -17,8 +17,10 @@ One zip file with exactly three members:
     ``format``, ``format_version``, ``skaae_version``, ``torch_version``,
     ``estimator`` (the class name, one of :data:`ESTIMATORS`), ``params``
     (``get_params(deep=False)``), ``attributes`` (the fitted attributes stored
-    as JSON) and ``arrays`` (the names of the fitted numpy arrays, or ``null``
-    for an array attribute that is ``None``). Values that JSON cannot hold are
+    as JSON), ``arrays`` (the names of the fitted numpy arrays, or ``null``
+    for an array attribute that is ``None``) and, when ``set_output`` was
+    called, ``output_config`` (e.g. ``{"transform": "pandas"}``, absent from
+    older files). Values that JSON cannot hold are
     tagged objects ``{"__type__": kind, ...}``: ``tuple``, ``float`` (NaN and
     infinities), ``numpy_scalar``, ``ndarray`` (numeric or str), ``device``
     (``torch.device``), ``random_state`` (``numpy.random.RandomState``) and
@@ -64,6 +66,10 @@ __all__ = ["ESTIMATORS", "FORMAT_VERSION", "UnsafeOrCorruptFileError", "load", "
 
 FORMAT_NAME = "skaae"
 FORMAT_VERSION = 1
+# The set_output keys stored (scikit-learn's set_output configures "transform"),
+# and the values it accepts.
+_OUTPUT_KEYS = ("transform",)
+_OUTPUT_VALUES = {"default", "pandas", "polars"}
 """Version of the file format that :func:`save` writes and :func:`load` reads."""
 
 
@@ -124,6 +130,9 @@ def save(estimator, path):
         },
         "arrays": {name: None if value is None else name for name, value in arrays.items()},
     }
+    output_config = _output_config(estimator)
+    if output_config:
+        metadata["output_config"] = output_config
     tensors = {
         "modules": {
             name: {key: t.detach().cpu().clone() for key, t in module.state_dict().items()}
@@ -153,6 +162,28 @@ def save(estimator, path):
 
 class CallbacksNotSavedWarning(UserWarning):
     """:func:`save` stored ``callbacks=None``: callbacks are code and are not saved."""
+
+
+def _output_config(estimator):
+    """What ``set_output`` asked for: ``{"transform": "pandas"}``, or ``{}``."""
+    config = getattr(estimator, "_sklearn_output_config", {})
+    return {key: config[key] for key in _OUTPUT_KEYS if isinstance(config.get(key), str)}
+
+
+def _restore_output_config(estimator, config):
+    """Call ``set_output`` as the saved estimator had, after checking the stored values."""
+    if config is None:
+        return  # a file written before the key existed, or without set_output
+    if not isinstance(config, dict) or not set(config) <= set(_OUTPUT_KEYS):
+        raise UnsafeOrCorruptFileError(f"Unexpected output_config in the file: {config!r}.")
+    for key, value in config.items():
+        if value not in _OUTPUT_VALUES:
+            raise UnsafeOrCorruptFileError(
+                f"Unexpected output_config[{key!r}] in the file: {value!r}; expected one of "
+                f"{sorted(_OUTPUT_VALUES)}."
+            )
+    if config:
+        estimator.set_output(**config)
 
 
 def _storable_params(estimator):
@@ -373,6 +404,7 @@ def _build_estimator(metadata, tensors):
         estimator._build_networks()
     for key in cls._module_attributes:
         getattr(estimator, key).load_state_dict(tensors["modules"][key], strict=True)
+    _restore_output_config(estimator, metadata.get("output_config"))
     return estimator
 
 

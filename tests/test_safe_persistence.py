@@ -128,6 +128,25 @@ def test_pandas_feature_names_round_trip(make_aae, unit_data, tmp_path):
         loaded.transform(df.rename(columns={"feature 0": "other"}))
 
 
+@pytest.mark.parametrize("output", ["pandas", "default"])
+def test_set_output_survives_save_and_load_as_with_joblib(make_aae, unit_data, tmp_path, output):
+    pd = pytest.importorskip("pandas")
+    aae = make_aae(**TINY).fit(unit_data).set_output(transform=output)
+    skaae.save(aae, tmp_path / "m.skaae")
+    loaded = skaae.load(tmp_path / "m.skaae")
+    joblibbed = joblib.load(joblib.dump(aae, tmp_path / "m.joblib")[0])
+    for model in (loaded, joblibbed):
+        Z = model.transform(unit_data)
+        assert isinstance(Z, pd.DataFrame) is (output == "pandas")
+        assert isinstance(model.inverse_transform(Z), pd.DataFrame) is (output == "pandas")
+
+
+def test_a_file_without_output_config_loads_with_default_output(saved, unit_data):
+    _, path = saved
+    assert "output_config" not in json.loads(_members(path)["metadata.json"])
+    assert isinstance(skaae.load(path).transform(unit_data), np.ndarray)
+
+
 def test_device_parameter_is_kept_and_networks_are_on_the_cpu(saved):
     aae, path = saved
     aae.device = "cuda"  # as if fitted on a GPU machine
@@ -371,6 +390,8 @@ def test_refuses_a_prior_class_outside_the_whitelist(saved):
         (lambda m: m["attributes"].update(__class__="x"), "Unexpected attributes"),
         (lambda m: m["arrays"].update(_offset="_offset"), "arrays the metadata lists"),
         (lambda m: m["attributes"].update(n_features_in_=7), "invalid estimator state"),
+        (lambda m: m.update(output_config={"transform": "os.system"}), "output_config"),
+        (lambda m: m.update(output_config={"fit": "pandas"}), "output_config"),
         (
             lambda m: m["params"].update(
                 random_state={"__type__": "ndarray", "dtype": "O", "shape": [1], "data": [1]}
@@ -386,6 +407,8 @@ def test_refuses_a_prior_class_outside_the_whitelist(saved):
         "dunder-attribute",
         "missing-array",
         "shape-mismatch",
+        "bad-output-value",
+        "bad-output-key",
         "object-array",
     ],
 )

@@ -190,6 +190,19 @@ def test_set_output_pandas_gives_frames_from_numeric_models():
     assert isinstance(rows, pd.DataFrame) and list(rows.columns) == ["p", "q", "r"]
 
 
+@pytest.mark.parametrize("table", [False, True], ids=["numeric", "mixed"])
+def test_dataframes_in_and_out_raise_no_warning(table):
+    """pandas 3 hands out read-only arrays: torch must not warn that they are not writable."""
+    X = make_table() if table else pd.DataFrame(np.random.default_rng(0).random((60, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = AdversarialAutoencoder(**FAST).set_output(transform="pandas").fit(X)
+        codes = model.transform(X)
+        assert isinstance(codes, pd.DataFrame)
+        rows = model.inverse_transform(codes)
+    assert isinstance(rows, pd.DataFrame) and rows.shape == X.shape
+
+
 def test_table_sample_is_reproducible_and_draws_missing_values():
     table = make_table(n=300)
     model = AdversarialAutoencoder(**{**FAST, "max_iter": 5}).fit(table)
