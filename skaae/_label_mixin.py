@@ -6,6 +6,8 @@ and turns labels into the class indices that training, ``sample`` and
 ``inverse_transform`` use.
 """
 
+import warnings
+
 from ._labels import condition_indices, known_classes, label_indices, unlabelled_mask
 from ._training_mixin import _RESUMING
 
@@ -43,6 +45,18 @@ class LabelMixin:
                 f"y has {len(classes)} classes but the prior has {self.prior_.n_modes_} "
                 "components, one per class for label regularisation; use a prior with at "
                 f"least {len(classes)} (e.g. GaussianMixturePrior(n_modes={len(classes)}))."
+            )
+        if not self.conditional and len(classes) < self.prior_.n_modes_:
+            warnings.warn(
+                f"y has {len(classes)} classes but the prior has {self.prior_.n_modes_} "
+                f"components: label regularisation ties one component to each class, so "
+                f"{self.prior_.n_modes_ - len(classes)} are left to the unlabelled samples alone "
+                "(with every sample labelled, they stay empty; sample(y=...) never reaches "
+                "them). "
+                f"Use a prior with {len(classes)} components, e.g. "
+                f"GaussianMixturePrior(n_modes={len(classes)}).",
+                UserWarning,
+                stacklevel=4,
             )
         self.classes_ = classes
 

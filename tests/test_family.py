@@ -6,6 +6,7 @@ the two behavioural tests at the end, which train long enough to learn.
 """
 
 import pickle
+import warnings
 from copy import deepcopy
 
 import numpy as np
@@ -269,6 +270,17 @@ def test_label_regularisation_needs_a_component_per_class(data):
     prior = GaussianMixturePrior(n_modes=3)
     with pytest.raises(ValueError, match=r"10 classes but the prior has 3 components"):
         AdversarialAutoencoder(prior=prior, **TINY).fit(X, y)
+
+
+def test_label_regularisation_warns_of_components_left_without_a_class(data):
+    X, y = data[0], data[2]
+    few = np.isin(y, np.unique(y)[:3])
+    with pytest.warns(UserWarning, match=r"3 classes but the prior has 10 components.*7 are"):
+        model = AdversarialAutoencoder(prior="mixture", **TINY).fit(X[few], y[few])
+    assert len(model.classes_) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AdversarialAutoencoder(prior=GaussianMixturePrior(n_modes=3), **TINY).fit(X[few], y[few])
 
 
 def test_a_unimodal_prior_ignores_y(data):
