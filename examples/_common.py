@@ -1,25 +1,33 @@
 """What the example scripts share: their data, command-line options and figure output.
 
 Not an example itself: each ``plot_*.py`` script beside it imports it (a
-script's own folder is on ``sys.path`` when Python runs it).
+script's own folder is on ``sys.path`` when Python runs it, and sphinx-gallery
+puts it there too). The figures themselves are drawn by :mod:`skaae.plotting`
+and by each script; this module only loads the data, parses the shared options
+and writes the PNGs.
 """
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Scripts draw off-screen (no window opens); in a notebook made from an example the
+# figures show inline.
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MNIST = HERE.parent.parent / "shared" / "data" / "mnist.npz"
-DEFAULT_OUTPUT = HERE / "figures"
+# The committed figures of the full-length runs (the README's pictures): pass
+# --output-dir examples/figures to redraw them.
+COMMITTED_FIGURES = HERE / "figures"
 DATA_NAMES = {"digits": "digits", "mnist": "MNIST"}
 # Side of the square images of each data set.
 IMAGE_SIDES = {"digits": 8, "mnist": 28}
@@ -100,45 +108,38 @@ def add_data_arguments(parser):
 
 
 def add_output_dir_argument(parser):
-    """The ``--output-dir`` option (default: examples/figures/)."""
+    """The ``--output-dir`` option (default: a new temporary directory)."""
     parser.add_argument(
         "--output-dir",
-        default=str(DEFAULT_OUTPUT),
-        help="where to write the figures (default: examples/figures/)",
+        default=None,
+        help="where to write the figures (default: a new temporary directory, printed at the "
+        "end; --output-dir examples/figures redraws the committed figures of the README)",
     )
 
 
 def output_dir(args):
-    """The figures' folder from ``args.output_dir``, created if missing."""
+    """The figures' folder, created if missing: ``args.output_dir``, or a new temporary one.
+
+    A new temporary directory is stored back in ``args.output_dir``, so that a
+    script that asks twice gets the same folder.
+    """
+    if args.output_dir is None:
+        args.output_dir = tempfile.mkdtemp(prefix="skaae-figures-")
     path = Path(args.output_dir)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def mosaic(images, side, n_cols, pad=1):
-    """Tile flattened square images into one 2-D array with ``pad`` blank pixels between."""
-    n_rows = -(-len(images) // n_cols)
-    step = side + pad
-    canvas = np.zeros((n_rows * step - pad, n_cols * step - pad))
-    for i, image in enumerate(images):
-        row, col = divmod(i, n_cols)
-        canvas[row * step : row * step + side, col * step : col * step + side] = image.reshape(
-            side, side
-        )
-    return canvas
-
-
-def style_code_axes(ax, limits):
-    """A square 2-D code panel: the given ``(xlim, ylim)``, axis labels z1 and z2, a grid."""
-    ax.set_xlim(limits[0])
-    ax.set_ylim(limits[1])
-    ax.set_aspect("equal")
-    ax.set_xlabel("$z_1$")
-    ax.set_ylabel("$z_2$")
-    ax.grid(alpha=0.3)
-
-
 def save_figure(fig, path):
-    """Write ``fig`` as a PNG (reproducible bytes) and close it."""
+    """Write ``fig`` as a PNG with reproducible bytes, and print its path.
+
+    The figure stays open: sphinx-gallery's scraper collects the open figures
+    into the example's page (a plain run exits with them).
+    """
     fig.savefig(path, dpi=110, metadata=PNG_METADATA)
-    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def report_output(args):
+    """Print the folder the figures went to (the last line of every example's output)."""
+    print(f"figures written to {output_dir(args)}")
