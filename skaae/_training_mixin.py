@@ -18,6 +18,7 @@ import torch
 from ._batching import make_batch_source
 from ._labels import check_labels
 from ._neighbors import search_components
+from ._progress import EpochProgress
 from ._threads import thread_policy
 from .augmentation import check_augmentation, in_model_units
 from .losses import RECONSTRUCTION_LOSSES, choose_reconstruction_loss
@@ -337,26 +338,27 @@ class TrainingMixin:
         n_epochs = 1 if incremental else self._max_iter(self._train_source.n_samples)
         early_stopping = self.early_stopping and not incremental
         last_epoch = self.n_iter_ + n_epochs
-        for epoch in range(n_epochs):
-            record = self._run_epoch(epoch)
-            record = {"epoch": len(self.history_) + 1, **record}
-            if early_stopping:
-                record["validation_loss"] = self._validation_loss()
-            self.history_.append(record)
-            self.n_iter_ += 1
-            progress["last"] = self._snapshot()
-            if self.verbose:
-                print(_format_record(record, last_epoch), flush=True)
-            stop = False
-            if early_stopping:
-                if record["validation_loss"] < best_loss - self.tol:
-                    best_loss, stall = record["validation_loss"], 0
-                    progress["best"] = progress["last"]
-                else:
-                    stall += 1
-                stop = stall >= self.n_iter_no_change
-            if _notify(callbacks, "on_epoch_end", self, record) or stop:
-                break
+        prefix = getattr(self, "_progress_prefix", "")  # AAEClustering's restarts
+        with EpochProgress(self.verbose, last_epoch, prefix) as display:
+            for epoch in range(n_epochs):
+                record = self._run_epoch(epoch)
+                record = {"epoch": len(self.history_) + 1, **record}
+                if early_stopping:
+                    record["validation_loss"] = self._validation_loss()
+                self.history_.append(record)
+                self.n_iter_ += 1
+                progress["last"] = self._snapshot()
+                display.update(record)
+                stop = False
+                if early_stopping:
+                    if record["validation_loss"] < best_loss - self.tol:
+                        best_loss, stall = record["validation_loss"], 0
+                        progress["best"] = progress["last"]
+                    else:
+                        stall += 1
+                    stop = stall >= self.n_iter_no_change
+                if _notify(callbacks, "on_epoch_end", self, record) or stop:
+                    break
 
     def _stop_at(self, snapshot, what, error=None):
         """Go back to ``snapshot`` (the last finished epoch) after a fault, and warn.
@@ -420,12 +422,3 @@ def _notify(callbacks, method, *args):
     """Call ``method`` on every callback that has it; True if any asked to stop."""
     answers = [getattr(cb, method)(*args) for cb in callbacks if hasattr(cb, method)]
     return any(answers)
-
-
-def _format_record(record, max_iter):
-    parts = [f"Epoch {record['epoch']}/{max_iter}"]
-    for key, value in record.items():
-        if key not in ("epoch", "time"):
-            parts.append(f"{key.replace('_', ' ')} {value:.4f}")
-    parts.append(f"{record['time']:.2f}s")
-    return ", ".join(parts)
