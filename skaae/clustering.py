@@ -217,16 +217,19 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
             self._run_restarts(X, seeds, parameters)
         finally:
             del self._spectral_cache
+            self.__dict__.pop("_progress_prefix", None)  # left by a restart that raised
 
     def _run_restarts(self, X, seeds, parameters):
         """The loop of ``_fit_restarts``: one fresh fit per seed; keep the best."""
         best_score, best_state = np.inf, None
         for restart, seed in enumerate(seeds):
             self.__dict__.pop("_fault", None)
+            self._progress_prefix = f"restart {restart + 1}/{self.n_init}"  # in verbose's line
             self._fit(X, None, seed=int(seed), fresh=True)
+            del self._progress_prefix
             score = self._restart_score()
             if self.verbose:
-                print(f"restart {restart + 1}/{self.n_init}: score {score:.4f}")
+                print(f"restart {restart + 1}/{self.n_init}: score {score:.4f}", flush=True)
             if best_state is None or score < best_score:
                 # Each fresh fit builds new networks, so references suffice.
                 best_score = score
