@@ -132,7 +132,11 @@ device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
     Where to train and infer; ``"auto"`` picks CUDA when available.""",
     "verbose": """\
 verbose : int, default=0
-    Print one line per epoch with the losses, the prior match and the time.""",
+    0: silent. 1: one progress line (epoch, latest losses, prior match,
+    elapsed time and time left), redrawn in place on a terminal or in a
+    notebook; in a log, a file or a pipe, plain lines instead: the first
+    epoch, about one every 10 s or 10 % of the epochs (the rarer) and the
+    last. 2: a line per epoch with every number of its ``history_`` record.""",
     "warm_start": """\
 warm_start : bool, default=False
     When True, ``fit`` continues training the current networks for
@@ -239,7 +243,7 @@ n_iter_ : int
 n_features_in_ : int
     Number of features seen during fit.""",
     "feature_names_in_": """\
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of the features seen during fit, when X has string column names.""",
     "networks_": """\
 encoder_, decoder_, discriminator_ : torch.nn.Module
