@@ -335,8 +335,8 @@ def test_history_has_one_record_per_epoch(make_aae, unit_data):
         assert record["discriminator_loss"] > 0
 
 
-def test_verbose_prints_one_line_per_epoch(make_aae, unit_data, capsys):
-    aae = make_aae(max_iter=3, verbose=1).fit(unit_data)
+def test_verbose_2_prints_one_line_per_epoch(make_aae, unit_data, capsys):
+    aae = make_aae(max_iter=3, verbose=2).fit(unit_data)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     for i, (line, record) in enumerate(zip(lines, aae.history_, strict=True), start=1):
