@@ -11,34 +11,32 @@ each image's Gaussian posterior from the prior
 the standard Gaussian (``prior="gaussian"``) and the mixture of ten thin
 Gaussians on a circle (``prior="mixture"``).
 
-``aae_vs_vae.png``
-    One panel per model: the codes ``transform(X_test)`` of the 10,000 MNIST
-    test images, coloured by digit, drawn over as many draws from the fitted
-    prior ``prior_.sample(n)`` in grey. Rows: the prior; columns: AAE, VAE.
-    Where grey shows through, the codes leave the prior's mass uncovered (a
-    hole: decoded prior draws from there are not digits); where colour lies
-    off the grey, the codes sit where the prior has little mass. The paper's
-    point is that the adversary, which only sees draws, fills the prior's
-    shape, while the VAE's codes leave gaps and, with the mixture, bunch
-    between and off the thin arms.
-
 Every model is fitted on the first ``--n-train`` (10,000) MNIST training
 images scaled by 1/255, for the same ``--max-iter`` epochs (50), with
-``random_state=0`` and otherwise the estimators' defaults. The script prints
-each fit's time and the prior match of its test codes (energy distance in
-units of the prior's standard deviation, 0 = match; 1-NN two-sample
-accuracy, 0.5 = match; on the first 2,000 codes and draws). The numbers of
-the comparison (holes, 5-NN accuracy, sample quality) are measured by
+``random_state=0`` and otherwise the estimators' defaults. The numbers of the
+comparison (holes, 5-NN accuracy, sample quality) are measured by
 ``benchmarks/aae_vs_vae.py``, which draws this figure too.
 
 MNIST is read from ``../shared/data/mnist.npz`` (override with
 ``--mnist-path`` or the ``SKAAE_MNIST`` environment variable). ``--models``
-fits a subset of the four (the others' panels stay empty)::
+fits a subset of the four (the others' panels stay empty). The figure goes to
+a new temporary directory, printed at the end, unless ``--output-dir`` names
+one::
 
     python examples/plot_aae_vs_vae.py
     python examples/plot_aae_vs_vae.py --max-iter 1 --output-dir /tmp/figures
     python examples/plot_aae_vs_vae.py --models aae-gaussian aae-mixture
 """
+
+# %%
+# The four models, and the figure
+# -------------------------------
+# ``benchmarks/aae_vs_vae.py`` imports this file for its models
+# (:data:`MODELS`, :func:`fit_model`), its options and its figure
+# (:func:`plot_aae_vs_vae`), so the steps after these definitions run only when
+# the file runs as a script (``if __name__ == "__main__"``). Each panel of the
+# figure is drawn by :func:`skaae.plotting.plot_codes` on one Axes: the codes
+# over the prior draws.
 
 import argparse
 import time
@@ -50,12 +48,13 @@ from _common import (
     add_output_dir_argument,
     load_mnist,
     output_dir,
+    report_output,
     save_figure,
-    style_code_axes,
 )
 
 import skaae
 from skaae.metrics import two_sample_statistics
+from skaae.plotting import plot_codes
 
 # name: (title, estimator's name in skaae, prior)
 MODELS = {
@@ -68,12 +67,6 @@ MODELS = {
 PRIORS, KINDS = ("gaussian", "mixture"), ("aae", "vae")
 # Epochs of every model unless --max-iter says otherwise.
 MAX_ITER = 50
-# tab10 with its grey (digit 7) made black, apart from the grey prior draws.
-DIGIT_COLOURS = [
-    *plt.get_cmap("tab10").colors[:7],
-    (0.0, 0.0, 0.0),
-    *plt.get_cmap("tab10").colors[8:],
-]
 # Codes and prior draws the printed prior match compares (its cost is quadratic).
 MATCH_SAMPLES = 2000
 
@@ -88,7 +81,7 @@ def make_model(name, max_iter, verbose=0):
 
 
 def fit_model(name, X_train, X_test, max_iter, verbose=0):
-    """Fit the model ``name``; return it with its test codes, prior draws and fit time."""
+    """Fit the model ``name``; return it with its test data, codes, prior draws and fit time."""
     model = make_model(name, max_iter, verbose)
     start = time.perf_counter()
     model.fit(X_train)
@@ -96,7 +89,9 @@ def fit_model(name, X_train, X_test, max_iter, verbose=0):
     Z_test = model.transform(X_test)
     return {
         "model": model,
+        "X_test": X_test,
         "codes": Z_test,
+        # The draws plot_codes shows: as many as codes, random_state=0.
         "prior_draws": model.prior_.sample(len(Z_test), random_state=0),
         "fit_time": fit_time,
     }
@@ -106,34 +101,28 @@ def plot_aae_vs_vae(fits, y, title, path):
     """A 2x2 grid (rows: prior, columns: AAE/VAE) of test codes over prior draws.
 
     ``fits`` maps model names to :func:`fit_model`'s results; a model
-    missing from it leaves its panel empty.
+    missing from it leaves its panel empty. The figure is saved to ``path``
+    and left open.
     """
     fig, axes = plt.subplots(2, 2, figsize=(10.5, 10), layout="constrained")
     for row, prior in enumerate(PRIORS):
         names = [f"{kind}-{prior}" for kind in KINDS]
-        clouds = [c for n in names if n in fits for c in (fits[n]["codes"], fits[n]["prior_draws"])]
-        limits = _square_limits(np.vstack(clouds)) if clouds else None
         for ax, name in zip(axes[row], names, strict=True):
-            ax.set_title(MODELS[name][0])
             if name not in fits:
                 ax.text(0.5, 0.5, "not run (--models)", ha="center", va="center", color="0.4")
                 ax.set_axis_off()
-                continue
-            Z, draws = fits[name]["codes"], fits[name]["prior_draws"]
-            marker_size = 6 if len(Z) <= 1000 else 1.5
-            ax.scatter(*draws.T, s=marker_size, color="0.55", alpha=0.35, lw=0, zorder=1)
-            for label in np.unique(y):
-                mask = y == label
-                ax.scatter(
-                    *Z[mask].T,
-                    s=marker_size,
-                    color=DIGIT_COLOURS[label % 10],
-                    alpha=0.7,
-                    lw=0,
-                    label=str(label),
-                    zorder=2,
-                )
-            style_code_axes(ax, limits)
+            else:
+                fit = fits[name]
+                plot_codes(fit["model"], fit["X_test"], y, ax=ax, legend=False)
+            ax.set_title(MODELS[name][0])
+        # Both panels of a row (one prior) on the wider of their limits.
+        drawn = [ax for ax in axes[row] if ax.axison]
+        if drawn:
+            low = np.min([[ax.get_xlim()[0], ax.get_ylim()[0]] for ax in drawn], axis=0)
+            high = np.max([[ax.get_xlim()[1], ax.get_ylim()[1]] for ax in drawn], axis=0)
+            for ax in drawn:
+                ax.set_xlim(low[0], high[0])
+                ax.set_ylim(low[1], high[1])
     handles = next((ax for ax in axes.flat if ax.get_legend_handles_labels()[0]), None)
     if handles is not None:
         fig.legend(
@@ -145,13 +134,7 @@ def plot_aae_vs_vae(fits, y, title, path):
         )
     fig.suptitle(title)
     save_figure(fig, path)
-
-
-def _square_limits(points):
-    """Equal x and y ranges around the bulk (0.5-99.5 percentiles) of ``points``."""
-    low, high = np.percentile(points, [0.5, 99.5], axis=0)
-    centre, half = (low + high) / 2, (high - low).max() / 2 * 1.1
-    return [(c - half, c + half) for c in centre]
+    return fig
 
 
 def figure_title(n_codes, n_train, max_iter):
@@ -199,10 +182,26 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+# %%
+# Options and data
+# ----------------
+# The script's options come from its command line (``--help`` lists them);
+# ``--max-iter`` sets the epochs of every model, low for a quick run.
+
+if __name__ == "__main__":
+    args = parse_args()
     X_train, X_test, _, y_test = load_mnist(args.mnist_path, args.n_train)
     print(f"MNIST: {X_train.shape[0]} training and {X_test.shape[0]} test images")
+    figures = output_dir(args)
+
+# %%
+# Fit the models
+# --------------
+# Each fit prints its time and the prior match of its test codes: the energy
+# distance in units of the prior's standard deviation (0 = match) and the 1-NN
+# two-sample accuracy (0.5 = match), on the first 2,000 codes and draws.
+
+if __name__ == "__main__":
     fits = {}
     for name in args.models:
         fit = fits[name] = fit_model(name, X_train, X_test, args.max_iter, args.verbose)
@@ -216,11 +215,30 @@ def main(argv=None):
             f"test codes vs. prior draws: energy distance {energy:.3f}, "
             f"1-NN two-sample accuracy {nearest:.3f}"
         )
-    path = output_dir(args) / "aae_vs_vae.png"
-    title = figure_title(len(X_test), len(X_train), args.max_iter)
-    plot_aae_vs_vae(fits, y_test, title, path)
-    print(f"wrote {path}")
 
+# %%
+# Codes over the prior
+# --------------------
+# One panel per model: the codes ``transform(X_test)`` of the 10,000 MNIST
+# test images, coloured by digit, drawn over as many draws from the fitted
+# prior ``prior_.sample(n)`` in grey. Rows: the prior; columns: AAE, VAE.
+# Where grey shows through, the codes leave the prior's mass uncovered (a
+# hole: decoded prior draws from there are not digits); where colour lies off
+# the grey, the codes sit where the prior has little mass. The figure is
+# ``aae_vs_vae.png``.
 
 if __name__ == "__main__":
-    main()
+    title = figure_title(len(X_test), len(X_train), args.max_iter)
+    plot_aae_vs_vae(fits, y_test, title, figures / "aae_vs_vae.png")
+    report_output(args)
+
+# %%
+# The full-length run
+# -------------------
+# The paper's point is that the adversary, which only sees draws, fills the
+# prior's shape, while the VAE's codes leave gaps and, with the mixture, bunch
+# between and off the thin arms. A run of one epoch cannot show it: the
+# committed figure ``benchmarks/results/aae_vs_vae.png`` comes from
+# ``python benchmarks/aae_vs_vae.py`` (50 epochs per model), which draws it
+# with this file's :func:`plot_aae_vs_vae`; ``python examples/plot_aae_vs_vae.py``
+# (the same models, 50 epochs each) draws it too.
