@@ -25,9 +25,6 @@ from sklearn.model_selection import train_test_split
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MNIST = HERE.parent.parent / "shared" / "data" / "mnist.npz"
-# The committed figures of the full-length runs (the README's pictures): pass
-# --output-dir examples/figures to redraw them.
-COMMITTED_FIGURES = HERE / "figures"
 DATA_NAMES = {"digits": "digits", "mnist": "MNIST"}
 # Side of the square images of each data set.
 IMAGE_SIDES = {"digits": 8, "mnist": 28}

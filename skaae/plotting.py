@@ -375,7 +375,7 @@ def _table_axes(plt, ax, rows, columns, n_rows):
         _, ax = plt.subplots(layout="constrained")
     _, n_chars = _draw_table(ax, rows, columns)
     if new:
-        ax.figure.set_size_inches(min(max(0.085 * n_chars, 3.0), 24.0), 0.25 * (n_rows + 1) + 0.2)
+        ax.figure.set_size_inches(min(max(0.075 * n_chars, 3.0), 24.0), 0.25 * (n_rows + 1) + 0.2)
     return ax
 
 
