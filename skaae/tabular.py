@@ -142,7 +142,7 @@ class TableTransformer(TransformerMixin, BaseEstimator):
         ``kind`` one of ``"categorical"``, ``"numeric"``, ``"missing"``.
     n_features_in_ : int
         Number of input columns.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the input columns (``x0``, ``x1``, ... for an array).
     n_features_out_ : int
         Width of the output matrix.
