@@ -12,7 +12,8 @@ dimensions and compares synthetic rows with the real ones.
 The table is the IBM telco churn table
 (``../shared/data/tabular/wa_churn.parquet``: 7,043 customers, 20 columns, 11
 of them categorical, 11 missing cells in ``total_charges``), read with pandas
-and pyarrow (``pip install -e ".[examples]"``); ``--data`` points at another
+and fastparquet or pyarrow (``pip install -e ".[examples]"`` installs
+fastparquet); ``--data`` points at another
 copy of it. In the default run (30 epochs each, ``OMP_NUM_THREADS=1`` while
 other jobs shared the machine) the fits took 31 s (map) and 23 s
 (generator).
@@ -32,6 +33,7 @@ The figures go to a new temporary directory, printed at the end, unless
 # are split 80/20 with ``numpy.random.default_rng(0).permutation``.
 
 import argparse
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -86,6 +88,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+_INSTALL = (
+    'install them with python -m pip install -e ".[examples]" '
+    "(or: python -m pip install pandas fastparquet)."
+)
+
+
 def load_table(path):
     """The table at ``path`` (Parquet), or an exit with a message saying what is missing."""
     if not path.is_file():
@@ -95,13 +103,11 @@ def load_table(path):
         )
     try:
         import pandas as pd
-        import pyarrow  # noqa: F401 (pandas reads Parquet with it)
     except ImportError as error:
-        sys.exit(
-            f"Reading the Parquet table needs pandas and pyarrow ({error}). Install them with "
-            'python -m pip install -e ".[examples]" (or: python -m pip install pandas pyarrow).'
-        )
-    return pd.read_parquet(path)
+        sys.exit(f"Reading the table needs pandas ({error}): {_INSTALL}")
+    if not any(importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")):
+        sys.exit(f"Reading the Parquet table needs pyarrow or fastparquet: {_INSTALL}")
+    return pd.read_parquet(path)  # with pyarrow if installed, else fastparquet
 
 
 def split(table, test_fraction=0.2, seed=0):
