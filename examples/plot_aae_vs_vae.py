@@ -168,7 +168,9 @@ def add_arguments(parser, output_help=True):
         help="MNIST training images to fit on, from the first (default: 10000)",
     )
     add_mnist_path_argument(parser)
-    parser.add_argument("--verbose", type=int, default=0, help="the estimators' verbose")
+    parser.add_argument(
+        "--verbose", type=int, default=1, help="the estimators' verbose (default: 1)"
+    )
     if output_help:
         add_output_dir_argument(parser)
 

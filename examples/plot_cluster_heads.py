@@ -95,7 +95,7 @@ figures = output_dir(args)
 # (``neighbor_weight="auto"``): it lays the embedding out as UMAP does and
 # makes near neighbours in the data share a cluster.
 
-embedding = AAEEmbedding(n_components=2, max_iter=args.max_iter, random_state=0)
+embedding = AAEEmbedding(n_components=2, max_iter=args.max_iter, verbose=1, random_state=0)
 start, start_cpu = time.perf_counter(), time.process_time()
 embedding.fit(X_train, y_fit)
 fit_time, fit_cpu = time.perf_counter() - start, time.process_time() - start_cpu

@@ -129,6 +129,7 @@ aae = AdversarialAutoencoder(
     n_components=2,
     prior="mixture",
     adversarial_weight=args.adversarial_weight,
+    verbose=1,
     random_state=0,
 )
 max_iter = args.max_iter or (MNIST_MAX_ITER if args.data == "mnist" else None)

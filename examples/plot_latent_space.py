@@ -87,7 +87,7 @@ figures = output_dir(args)
 # neighbourhood term is on (``neighbor_weight="auto"`` turns it on for a 2-D
 # map).
 
-aae = AdversarialAutoencoder(n_components=2, prior="mixture", random_state=0)
+aae = AdversarialAutoencoder(n_components=2, prior="mixture", verbose=1, random_state=0)
 max_iter = args.max_iter or (MNIST_MAX_ITER if args.data == "mnist" else None)
 if max_iter is not None:
     aae.set_params(max_iter=max_iter)

@@ -90,7 +90,7 @@ figures = output_dir(args)
 # ``--no-augmentation`` fits the model without it.
 
 augmentation = None if args.no_augmentation else RandomShift(image_shape=(SIDE, SIDE))
-clf = AAEClassifier(max_iter=args.max_iter, augmentation=augmentation, random_state=0)
+clf = AAEClassifier(max_iter=args.max_iter, augmentation=augmentation, verbose=1, random_state=0)
 start = time.perf_counter()
 clf.fit(X_train, y_partial)
 fit_time = time.perf_counter() - start

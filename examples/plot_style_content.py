@@ -84,7 +84,9 @@ figures = output_dir(args)
 # it out for ``conditional=True``, whose code is a style meant to carry no
 # class), so this is the paper's model.
 
-aae = AdversarialAutoencoder(n_components=args.n_components, conditional=True, random_state=0)
+aae = AdversarialAutoencoder(
+    n_components=args.n_components, conditional=True, verbose=1, random_state=0
+)
 if args.max_iter is not None:
     aae.set_params(max_iter=args.max_iter)
 start, start_cpu = time.perf_counter(), time.process_time()

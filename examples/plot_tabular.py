@@ -149,7 +149,7 @@ epochs = f"{args.max_iter} epoch{'s' * (args.max_iter != 1)}"
 
 features = [name for name in table.columns if name != LABEL]
 mapper, map_time = fit_timed(
-    AdversarialAutoencoder(n_components=2, max_iter=args.max_iter, random_state=0),
+    AdversarialAutoencoder(n_components=2, max_iter=args.max_iter, verbose=1, random_state=0),
     train[features],
 )
 Z_train, Z_test = mapper.transform(train[features]), mapper.transform(test[features])
@@ -191,7 +191,7 @@ save_figure(fig, figures / FIGURES[0])
 
 generator, generator_time = fit_timed(
     AdversarialAutoencoder(
-        n_components=GENERATOR_COMPONENTS, max_iter=args.max_iter, random_state=0
+        n_components=GENERATOR_COMPONENTS, max_iter=args.max_iter, verbose=1, random_state=0
     ),
     train,
 )
