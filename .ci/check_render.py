@@ -15,6 +15,7 @@ chromium-driver``) and ``selenium`` (the ``docs`` extra).
 """
 
 import argparse
+import base64
 import functools
 import os
 import shutil
@@ -30,6 +31,7 @@ DRIVER_NAMES = ("chromedriver",)
 GALLERY_PAGE = "auto_examples/plot_latent_space.html"
 WINDOW = (1280, 1000)
 IMAGE_TIMEOUT = 30.0
+FULL_PAGE_HEIGHT = 4000
 
 # The images of a page, all made eager and scrolled through first (a lazy image below
 # the fold would otherwise never load in a screenshot-sized window).
@@ -98,6 +100,17 @@ def wait_for_images(driver, timeout):
     return images
 
 
+def save_full_page(driver, path):
+    """A PNG of the whole page (Chromium's DevTools screenshot beyond the viewport)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    clip = {"x": 0, "y": 0, "width": WINDOW[0], "height": min(height, FULL_PAGE_HEIGHT)}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1}},
+    )
+    Path(path).write_bytes(base64.b64decode(shot["data"]))
+
+
 def check_page(driver, url, screenshot):
     """The problems of the page at ``url``; writes its screenshot."""
     from selenium.webdriver.common.by import By
@@ -125,14 +138,17 @@ def check_page(driver, url, screenshot):
                 f"image {image['src']!r} did not load (complete={image['complete']}, "
                 f"naturalWidth={image['width']})"
             )
-    # A gallery page's screenshot shows its first figure rather than the page's top.
+    # A gallery page's screenshot shows its first figure; any other page is taken whole
+    # (up to FULL_PAGE_HEIGHT pixels).
     figures = driver.find_elements(By.CSS_SELECTOR, "img.sphx-glr-single-img")
     if figures:
         driver.execute_script(
             "arguments[0].scrollIntoView(); window.scrollBy(0, -120);", figures[0]
         )
         time.sleep(0.2)
-    driver.save_screenshot(str(screenshot))
+        driver.save_screenshot(str(screenshot))
+    else:
+        save_full_page(driver, screenshot)
     print(f"  {url}: title {title!r}, {len(images)} images, screenshot {screenshot}")
     return problems
 
