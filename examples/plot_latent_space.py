@@ -24,6 +24,7 @@ machine redraws the same figures::
     python examples/plot_latent_space.py --output-dir examples/figures
     python examples/plot_latent_space.py --data mnist
 """
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # Options and data

@@ -24,6 +24,7 @@ The figures go to a new temporary directory, printed at the end, unless
     python examples/plot_tabular.py --output-dir examples/figures
     python examples/plot_tabular.py --max-iter 1
 """
+# sphinx_gallery_thumbnail_number = 3
 
 # %%
 # Options and data
