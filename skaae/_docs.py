@@ -15,31 +15,27 @@ __all__ = ["fill_docs"]
 PARAMETERS = {
     "posterior": """\
 posterior : {"deterministic", "gaussian", "universal"}, default="deterministic"
-    Kind of encoder q(z|x). ``"deterministic"``: z = f(x), and
-    ``transform`` returns f(x). ``"gaussian"``: z = mu(x) + sigma(x) * eps,
-    and ``transform`` returns mu(x). ``"universal"``: z = f(x, eta) with
-    noise eta fed to the encoder, and ``transform`` returns the mean of
-    f(x, eta) over 16 fixed draws of eta. With the two stochastic kinds it
-    is the codes drawn from q(z|x), not their means, that match the prior.""",
+    Kind of encoder q(z|x): z = f(x); z = mu(x) + sigma(x) * eps; or
+    z = f(x, eta) with noise eta fed to the encoder. ``transform`` returns
+    f(x), mu(x), or the mean over 16 fixed draws of eta (see
+    :doc:`/user_guide/encoders`).""",
     "hidden_layer_sizes": """\
 hidden_layer_sizes : int, tuple of int or "auto", default=(256, 256)
-    Hidden layers of the encoder; the decoder mirrors them. The paper's
-    MNIST networks are ``(1000, 1000)``. ``"auto"``: ``(256, 256)``, and
-    ``(128, 128)`` for a table (see ``table``), which synthesises rows as
-    well at a third of the cost.""",
+    Hidden layers of the encoder; the decoder mirrors them. ``"auto"``:
+    ``(256, 256)``, or ``(128, 128)`` for a table (see ``table``), which
+    synthesises rows as well at a third of the cost.""",
     "discriminator_layer_sizes": """\
 discriminator_layer_sizes : int or tuple of int, default=(64, 64)
-    Hidden layers of the discriminator. It sees only the low-dimensional
-    codes, and a small one cannot pull apart the fine structure of the
-    map. The paper's: ``(1000, 1000)``.""",
+    Hidden layers of the discriminator, small because it sees only the
+    low-dimensional codes and a large one pulls apart the map's fine
+    structure (the paper's: ``(1000, 1000)``).""",
     "reconstruction_loss": """\
 reconstruction_loss : {"auto", "bce", "mse", "per_column"}, default="auto"
-    ``"bce"``: binary cross-entropy, for data in [0, 1] (e.g. pixel
-    intensities). ``"mse"``: mean squared error on features standardised
-    to zero mean and unit variance (the output is scaled back).
-    ``"auto"``: ``"bce"`` when every value of X lies in [0, 1], else
-    ``"mse"``, and ``"per_column"`` (one term per column, see ``table``)
-    for a table; the choice is stored in ``reconstruction_loss_``.""",
+    ``"bce"``: binary cross-entropy, for data in [0, 1] such as pixels.
+    ``"mse"``: squared error on standardised features (the output is
+    scaled back). ``"auto"``: ``"bce"`` when all of X lies in [0, 1], else
+    ``"mse"``, and ``"per_column"`` for a table (see ``table``); the choice
+    is stored in ``reconstruction_loss_``.""",
     "activation": """\
 activation : {"silu", "relu", "leaky_relu", "tanh"}, default="silu"
     Activation of the hidden layers of every network. The paper's
@@ -47,26 +43,20 @@ activation : {"silu", "relu", "leaky_relu", "tanh"}, default="silu"
     "learning_rate": """\
 learning_rate : float, default=3e-3
     Adam step size of the encoder and decoder. The reconstruction and
-    generator phases share this one optimiser, so that the balance of the
-    two is set by ``adversarial_weight`` (two optimisers on the same
-    weights let the codes drift away from the prior).""",
+    generator phases share this optimiser, so that ``adversarial_weight``
+    alone sets their balance (see :doc:`/user_guide/adversarial_autoencoder`).""",
     "discriminator_learning_rate": """\
 discriminator_learning_rate : float, default=1e-3
     Adam step size of the discriminator.""",
     "adversarial_weight": """\
 adversarial_weight : float or "auto", default="auto"
-    Weight of the generator loss relative to the reconstruction loss
-    (both are means per sample, the reconstruction loss also per
-    feature). Higher matches the prior more tightly at some cost in
-    reconstruction; too high collapses the map. ``"auto"``: 1.0 for
-    label regularisation (``fit(X, y)`` with a prior of several
-    components, not ``conditional``), where the adversary pins the
-    labelled codes to their components; 3.0 for a table (see ``table``),
-    whose reconstruction loss weighs each column as much as an image's
-    loss weighs one pixel, so that a stronger adversary is needed for
-    prior draws to decode to realistic rows; 0.01 otherwise, which keeps
-    the reconstruction in charge while still matching the prior. (For the
-    models with a categorical part, ``"auto"`` is their own default.)""",
+    Weight of the generator loss against the reconstruction loss: higher
+    matches the prior more tightly at some cost in reconstruction; too high
+    collapses the map. ``"auto"``: 0.01, which keeps the reconstruction in
+    charge; 1.0 with label regularisation, to pin the labelled codes to
+    their components; 3.0 for a table (see ``table``), so that prior draws
+    decode to realistic rows. (The models with a categorical part have
+    their own default.) See :doc:`/user_guide/adversarial_autoencoder`.""",
     "discriminator_noise": """\
 discriminator_noise : float, default=0.3
     Standard deviation of the Gaussian noise added to the discriminator's
@@ -76,22 +66,14 @@ discriminator_noise : float, default=0.3
 neighbor_weight : float or "auto", default="auto"
     Weight of the neighbourhood term (:class:`skaae.regularisers.Neighbourhood`):
     rows that are near neighbours in the data are pulled together in the
-    model's map and other rows of the mini-batch pushed apart (UMAP's
-    layout cross entropy), so that the map keeps the data's local
-    structure while the adversary keeps it on the prior. With label
-    regularisation on a mixture, neighbours also agree on their
-    component and the labelled codes are pinned to their class's
-    component, so the labels spread along the neighbours as in label
-    spreading. ``"auto"`` is 3 for codes of at most 3 dimensions, where
-    it gives clearly better 2-D maps, and 0 for longer codes (where it
-    costs reconstruction) and with ``conditional=True`` (whose code is a
-    style meant to carry no class). 0 trains the paper's model exactly.
-    (The models with a categorical part have their own ``"auto"``: 3 for
-    the clustering and the embedding, 1 for the classifier, 0 for the
-    classifier on a table.)
-    The neighbours are searched once per ``fit``, exactly up to 65,536
-    rows and within random groups of that many beyond; dense data of 100
-    features or more is searched in its top 50 principal components.""",
+    map (UMAP's layout cross entropy) and share their category or, with
+    labels on a mixture, their component, so that labels spread along them.
+    ``"auto"``: 3 for codes of at most 3 dimensions, where it gives clearly
+    better maps, else 0 (it costs reconstruction), and 0 with
+    ``conditional=True``; 3 for the clustering and the embedding, 1 for the
+    classifier (0 on a table). 0 trains the paper's model. The neighbour
+    search, once per ``fit``, grows with the square of the rows (see
+    :doc:`/user_guide/paper_models`).""",
     "n_neighbors": """\
 n_neighbors : int, default=5
     Neighbours of each row in the neighbourhood term (each epoch, each
@@ -102,11 +84,9 @@ batch_size : int or "auto", default="auto"
     "max_iter": """\
 max_iter : int or "auto", default="auto"
     Number of epochs (passes over the data). ``"auto"``: 300; for a table
-    (see ``table``), enough epochs for about 1,000 mini-batches (3,000
-    with label regularisation, where each class, a rare one too, has to
-    fill its component of the prior), between 10 and 300: a table's
-    synthetic rows are as good after a thousand steps as after many
-    more, and a default fit then takes seconds.""",
+    (see ``table``), enough epochs for about 1,000 mini-batches (3,000 with
+    label regularisation), between 10 and 300, since its synthetic rows
+    improve little after that (see :doc:`/user_guide/tabular`).""",
     "early_stopping": """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the data and stop when its
@@ -123,10 +103,9 @@ tol : float, default=1e-4
     Minimum improvement of the validation loss that resets the patience.""",
     "random_state": """\
 random_state : int, RandomState instance or None, default=None
-    Seeds weight initialisation, shuffling, prior draws and noise. An int
-    gives identical results on the CPU, and fitting never reseeds or
-    advances torch's or numpy's global generators (``None`` draws one seed
-    from numpy's global generator, as scikit-learn does).""",
+    Seeds weight initialisation, shuffling, prior draws and noise: an int
+    gives identical fits on the CPU, without touching torch's or numpy's
+    global generators (see :doc:`/user_guide/model_selection`).""",
     "device": """\
 device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
     Where to train and infer; ``"auto"`` picks CUDA when available.""",
@@ -134,15 +113,13 @@ device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
 verbose : int, default=0
     0: silent. 1: one progress line (epoch, latest losses, prior match,
     elapsed time and time left), redrawn in place on a terminal or in a
-    notebook; in a log, a file or a pipe, plain lines instead: the first
-    epoch, about one every 10 s or 10 % of the epochs (the rarer) and the
-    last. 2: a line per epoch with every number of its ``history_`` record.""",
+    notebook, and printed now and then in a log. 2: a line per epoch with
+    its whole ``history_`` record.""",
     "warm_start": """\
 warm_start : bool, default=False
-    When True, ``fit`` continues training the current networks for
-    ``max_iter`` more epochs instead of starting afresh. A warm-start
-    ``fit`` that raises leaves the model as it was before the call
-    (weights, optimiser state, ``history_``, ``n_iter_``).""",
+    When True, ``fit`` trains the current networks for ``max_iter`` more
+    epochs instead of starting afresh; if it raises, the model is left as
+    it was before the call.""",
     "max_grad_norm": """\
 max_grad_norm : float or None, default=None
     When set, each optimiser step clips the global norm of its gradients
@@ -150,69 +127,43 @@ max_grad_norm : float or None, default=None
     "on_divergence": """\
 on_divergence : {"raise", "rollback"}, default="raise"
     What a non-finite training loss does. ``"raise"``: a
-    :class:`~skaae.TrainingDivergedError`; a fresh fit is left unfitted,
-    a warm start as it was before the call. ``"rollback"``: restore the
-    model of the last finished epoch, warn (``RuntimeWarning``) and stop;
-    the estimator stays fitted (with the initial networks and
-    ``n_iter_=0`` if the first epoch diverged).""",
+    :class:`~skaae.TrainingDivergedError`, and a fresh fit is left
+    unfitted. ``"rollback"``: restore the model of the last finished epoch,
+    warn and stop, fitted (see :doc:`/user_guide/stability`).""",
     "callbacks": """\
 callbacks : list or None, default=None
-    Objects called during ``fit``: any object with some of the methods
-    ``on_fit_begin(estimator)``, ``on_epoch_end(estimator, record)``
-    (return True to stop training) and ``on_fit_end(estimator)``; see
-    :mod:`skaae.callbacks` (``Checkpoint``, ``EarlyStopping``). They are
-    parameters: ``clone`` deep-copies them, so a callback must be
-    deep-copyable (and picklable, to pickle the estimator), or be passed
-    afresh to each estimator. :func:`skaae.save` does not store them.""",
+    Objects with some of the methods ``on_fit_begin(estimator)``,
+    ``on_epoch_end(estimator, record)`` (True stops training) and
+    ``on_fit_end(estimator)``, e.g. those of :mod:`skaae.callbacks`.
+    ``clone`` deep-copies them; :func:`skaae.save` does not store them (see
+    :doc:`/user_guide/stability`).""",
     "precision": """\
 precision : {"float32", "bfloat16"}, default="float32"
-    Precision of the networks' forward passes in training and inference.
-    ``"bfloat16"``: mixed precision (``torch.autocast``), the matrix
-    products in bfloat16 while the weights, the optimiser and the losses
-    stay in float32: faster with large networks on CPUs with bfloat16
-    units (AVX512-BF16, AMX) and on GPUs from NVIDIA Ampere on, at a
-    small cost in quality. A CPU without bfloat16 units emulates the
-    products, many times slower than float32: ``fit`` warns there. The
-    outputs keep the dtype of the input either way.""",
+    Precision of the networks' forward passes. ``"bfloat16"`` (mixed
+    precision) is faster with large networks on hardware with bfloat16
+    units, at a small cost in quality, and many times slower without them
+    (``fit`` warns); see :doc:`/user_guide/stability`.""",
     "average_weights": """\
 average_weights : bool or "auto", default=False
-    Whether the fitted model is an exponential moving average of the
-    encoder's and decoder's weights (and the cluster heads') over the
-    last thousand or so optimiser steps, as ``SGDClassifier(average=True)``
-    averages its coefficients. Adversarial training moves the weights by
-    noisy steps to the end, so the average is steadier. Training goes on
-    from the live weights; everything outside ``fit``, callbacks and
-    ``history_``'s prior match included, sees the average. Costs one
-    pass over the weights per step. ``"auto"``: True for a table (see
-    ``table``), whose synthetic rows it makes markedly closer to the
-    real ones, False otherwise.""",
+    Whether the fitted model is a moving average of the weights over about
+    the last 1,000 steps, steadier than the last step of the noisy
+    adversarial game (see :doc:`/user_guide/stability`). ``"auto"``: True
+    for a table (see ``table``), False otherwise.""",
     "augmentation": """\
 augmentation : callable or None, default=None
-    A random transformation of the training mini-batches,
-    ``augmentation(x, generator) -> tensor`` (see
-    :mod:`skaae.augmentation`): for images,
-    ``skaae.augmentation.RandomShift(image_shape)``. The encoder sees
-    each batch transformed and the decoder reconstructs it as given, so
-    the codes learn to ignore the transformation. It sees each batch in
-    the units of X and must draw its randomness from ``generator`` (for
-    ``random_state``) and return a new tensor of the same shape; ``fit``
-    checks it on a first batch. Only training uses it (``history_``'s
-    prior match too, taken on training codes); ``transform``,
-    ``predict`` and validation see X as given. None: no augmentation.""",
+    A random transformation ``augmentation(x, generator)`` of the training
+    mini-batches, e.g. :class:`~skaae.augmentation.RandomShift` for images:
+    the encoder sees each batch transformed and the decoder reconstructs it
+    as given, so the codes learn to ignore the transformation (see
+    :doc:`/user_guide/extending`).""",
     "table": """\
 table : "auto", TableTransformer or None, default="auto"
-    How a table of mixed column types becomes the networks' input (see
-    :class:`skaae.tabular.TableTransformer`): categorical columns one-hot,
-    numeric ones through a quantile transform, missing values as
-    indicators, reconstructed with one loss term per column
-    (``reconstruction_loss_="per_column"``); ``inverse_transform`` and
-    ``sample`` then return rows with the table's columns and dtypes.
-    ``"auto"``: a ``TableTransformer()`` for a DataFrame with a
-    categorical, string, boolean or object column or a missing value;
-    other input as it is. A ``TableTransformer``: that one (cloned) for
-    any input, e.g. with ``categorical_features`` naming integer-coded
-    columns. None: input as it is (a DataFrame must then be numeric and
-    complete).""",
+    How a table of mixed column types becomes the networks' input, and
+    ``inverse_transform``'s and ``sample``'s rows a table again (see
+    :doc:`/user_guide/tabular`). ``"auto"``: a ``TableTransformer()`` for a
+    DataFrame with a categorical, string, boolean or object column or a
+    missing value. A :class:`~skaae.tabular.TableTransformer`: that one
+    (cloned), for any input. None: the input as it is.""",
 }
 
 ATTRIBUTES = {
@@ -222,16 +173,12 @@ reconstruction_loss_ : str
     for a table (see ``table``).""",
     "history_": """\
 history_ : list of dict
-    One record per epoch: ``epoch``, the epoch's mean of each training loss
-    (``reconstruction_loss``, then the regularisers': ``discriminator_loss``
-    and ``generator_loss`` of an adversary, ``supervised_loss``,
-    ``neighbor_loss``, a VAE's ``kl_divergence``), ``prior_match`` (energy
-    distance between the epoch's last 1,000 codes and as many prior draws,
-    in units of the prior's standard deviation; 0 is a perfect match),
-    ``prior_match_1nn`` (leave-one-out 1-nearest-neighbour accuracy at
-    telling the same codes from the prior draws; 0.5 is a perfect match,
-    and it sees local mismatch that the energy distance blurs), ``time``
-    (seconds) and, with early stopping, ``validation_loss``.""",
+    One record per epoch: ``epoch``, the mean of each training loss,
+    ``prior_match`` (energy distance of the epoch's last 1,000 codes to the
+    prior, 0 at a perfect match), ``prior_match_1nn`` (their 1-NN
+    two-sample accuracy, 0.5 at a perfect match), ``time`` (seconds) and,
+    with early stopping, ``validation_loss`` (see
+    :doc:`/user_guide/adversarial_autoencoder`).""",
     "table_transformer_": """\
 table_transformer_ : TableTransformer or None
     The fitted table transformer (see ``table``); None when X went to the
