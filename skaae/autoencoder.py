@@ -84,21 +84,12 @@ class AdversarialAutoencoder(
 
     Notes
     -----
-    Ctrl-C (``KeyboardInterrupt``) during ``fit`` stops training with a
-    ``RuntimeWarning`` and keeps the model of the last finished epoch: the
-    estimator is usable, and a ``warm_start`` fit continues from there.
-
-    Data larger than memory: a ``numpy.memmap`` passed to ``fit``,
-    ``partial_fit``, ``transform`` or ``score`` stays on disk and is read in
-    shuffled windows of row blocks, so memory use stays about one window
-    (64 MiB) plus the model. For a stream of chunks, use :meth:`partial_fit`.
-
-    Threads: ``fit`` and inference use at most torch's thread count (set by
-    ``torch.set_num_threads``, ``OMP_NUM_THREADS``, a ``threadpoolctl`` limit
-    or a joblib worker's share of the cores), one thread for small networks,
-    and no more than the cores other processes leave free; the count comes
-    back afterwards. ``SKAAE_NUM_THREADS=n`` fixes it to ``n`` (e.g. for
-    bit-identical fits whatever the load).
+    Ctrl-C during ``fit`` stops training and keeps the model of the last
+    finished epoch (see :doc:`/user_guide/stability`). A ``numpy.memmap``
+    stays on disk, read about 64 MiB at a time (see
+    :doc:`/user_guide/out_of_core`). Torch's thread count is chosen for each
+    call and given back afterwards; ``SKAAE_NUM_THREADS=n`` fixes it (see
+    :doc:`/user_guide/model_selection`).
 
     References
     ----------
