@@ -25,13 +25,10 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
     carry what the style cannot: the coarse content of x.
 
     Beyond the paper, the neighbourhood term (``neighbor_weight``, on by
-    default) makes near neighbours in the data share a cluster, keeps the
-    clusters of each mini-batch equally used and a row's cluster unchanged
-    within a quarter of its distance to its neighbour; and the clusters
-    start from a spectral clustering of the data's neighbourhood graph
-    (``init="spectral"``, the default). Both raise the cluster accuracy on
-    MNIST, and the spectral start makes it far less dependent on the seed
-    (see doc/notes/parameter_measurements.md).
+    default) makes near neighbours in the data share a cluster, and the
+    clusters start from a spectral clustering of the data (``init``): both
+    raise the cluster accuracy on MNIST, and the spectral start makes it far
+    less dependent on the seed (see :doc:`/user_guide/paper_models`).
 
     Parameters
     ----------
@@ -39,36 +36,18 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         Number of clusters (the paper: 16 or 30 on MNIST).
     init : {"spectral", "random"}, default="spectral"
         How the clusters start. ``"spectral"``: from a spectral clustering
-        of the graph that joins each training row to its ``n_neighbors``
-        nearest (by angle about the mean, searched as the neighbourhood
-        term searches them: in the top 50 principal components of data with
-        100 features or more; sparse rows by their own angles; Ng, Jordan
-        and Weiss, 2001): for the first 5 epochs (at least 300
-        mini-batches) a cross-entropy phase trains q(y|x) towards those
-        clusters, as labels would, and from then on the model refines them
-        on its own (``history_`` has a ``supervised_loss`` for those
-        epochs). It takes seconds and makes the fit far less dependent on
-        the seed than ``"random"``, the paper's start from random networks.
-        Fits that continue a model (``warm_start``), data with fewer than 5
-        rows per cluster, more than 65,536 rows, or a memory-mapped X larger
-        than one read window (see :class:`AdversarialAutoencoder`) start
-        from random networks.
+        of the graph joining each row to its ``n_neighbors`` nearest, which
+        a cross-entropy phase trains q(y|x) towards for the first 5 epochs;
+        it takes seconds and makes the fit far less dependent on the seed
+        than ``"random"``, the paper's start from random networks. A
+        ``warm_start`` fit, or data too large for the graph, starts from
+        random networks (see :doc:`/user_guide/paper_models`).
     n_init : int, default=1
-        Number of fits from different seeds (drawn from ``random_state``;
-        the first is the fit of ``n_init=1``); the one whose clusters agree
-        best with the data's neighbourhoods is kept: the lowest
-        ``neighbor_loss`` of its last epoch (the lowest
-        ``reconstruction_loss`` when ``neighbor_weight`` is 0). As
-        ``n_init`` of :class:`~sklearn.cluster.KMeans`, it guards against
-        the fits that merge two classes in one cluster, which the random
-        start makes common (see doc/notes/parameter_measurements.md). Every
-        restart of a spectral start starts from the same spectral clusters.
-        A ``warm_start`` fit of a fitted model continues it once.
-        Callbacks see each restart as a fit of its own (``on_fit_begin`` to
-        ``on_fit_end``), so an ``EarlyStopping`` or ``Checkpoint`` describes
-        the last restart, not necessarily the kept one. With
-        ``early_stopping``, the score is still the last epoch's training
-        loss. Ctrl-C stops the restarts and keeps the best fit so far.
+        Number of fits from different seeds, as in
+        :class:`~sklearn.cluster.KMeans`; the one whose clusters agree best
+        with the data's neighbourhoods (the lowest ``neighbor_loss`` of its
+        last epoch) is kept. It guards against fits that merge two classes
+        in one cluster (see :doc:`/user_guide/paper_models`).
     n_components : int, default=4
         Dimension of the style code z (what ``transform`` returns).
     prior : str or Prior, default="gaussian"

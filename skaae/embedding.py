@@ -35,10 +35,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
     Beyond the paper, the neighbourhood term (``neighbor_weight``, on by
     default) lays out the embedding as UMAP does and makes near neighbours
-    in the data share a cluster (see :class:`AdversarialAutoencoder`), and
-    unsupervised the clusters start from a spectral clustering of the data
-    (``init``). Both raise the 5-NN accuracy of the embedding on MNIST (see
-    doc/notes/parameter_measurements.md).
+    share a cluster, and unsupervised the clusters start from a spectral
+    clustering of the data (``init``); both raise the 5-NN accuracy of the
+    embedding on MNIST (see :doc:`/user_guide/paper_models`).
 
     Parameters
     ----------
@@ -50,27 +49,19 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         is ignored, with a warning).
     init : {"spectral", "random"}, default="spectral"
         How the clusters of an unsupervised fit start: from a spectral
-        clustering of the data's neighbourhood graph, which a cross-entropy
-        phase pulls the clusters towards in the first epochs, or from random
-        networks (the paper); see :class:`AAEClustering`, whose start this
-        is. The spectral start gives the better embedding on MNIST (see
-        doc/notes/parameter_measurements.md).
+        clustering of the data, as in :class:`AAEClustering`, which gives
+        the better embedding on MNIST, or from random networks (the paper).
         Ignored with labels: the classes are the clusters.
     min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
-        threshold eta), in units of the style prior's standard deviation.
-        Too large a distance leaves clusters unused; on MNIST 2.0 mapped as
-        well as 1.0 and better than larger values (see
-        doc/notes/parameter_measurements.md).
+        threshold eta), in units of the style prior's standard deviation;
+        a larger distance leaves clusters unused (see
+        :doc:`/user_guide/paper_models`).
     assignment : {"hard", "soft"}, default="hard"
         Where ``transform`` places a sample: "hard", at the head of its most
-        probable cluster plus its style (the paper's one-hot label mapped to
-        its head, the cluster ``predict`` gives); "soft", at the mix of heads
-        weighted by the cluster probabilities plus its style, the
-        representation the decoder is trained on. The two differ only for
-        samples the encoder is unsure about, which "soft" puts between heads.
-        "hard" gave the better 5-NN accuracy and trustworthiness on MNIST,
-        with and without labels.
+        probable cluster (the one ``predict`` gives) plus its style; "soft",
+        at the mix of heads weighted by the cluster probabilities plus its
+        style. "hard" gave the better map on MNIST.
     supervised_weight : float, default=1.0
         Weight of the supervised cross-entropy (with labels only).
     prior : str or Prior, default="gaussian"
