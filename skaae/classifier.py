@@ -30,9 +30,8 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         Dimension of the style code z (what ``transform`` returns).
     supervised_weight : float, default=3.0
         Weight of the supervised cross-entropy relative to the
-        reconstruction loss (the phases share one optimiser). 3.0 gives a
-        lower test error than 1.0 with few labels (MNIST, 100 labels); see
-        doc/notes/parameter_measurements.md.
+        reconstruction loss (the phases share one optimiser); 3.0 erred
+        less than 1.0 with few labels (see :doc:`/user_guide/paper_models`).
     prior : str or Prior, default="gaussian"
         Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
@@ -136,12 +135,9 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
     def _auto_neighbor_weight(self):
         """1: with labels, a lighter term than the clustering's 3 suffices; 0 on a table.
 
-        A table's near rows (in its one-hot and quantile-normalised columns)
-        share their class less often than images' do, and the term spread
-        the wrong class: with 1 % of the labels, test accuracy 0.56 against
-        0.64 without it on wa_churn, 0.62 against 0.86 on lending_club
-        (three seeds). See ``neighbor_weight`` in
-        doc/notes/parameter_measurements.md.
+        A table's near rows share their class less often than images' do, and
+        there the term lowered the accuracy (doc/user_guide/tabular.rst, "The
+        table defaults").
         """
         return 0.0 if self.table_transformer_ is not None else 1.0
 

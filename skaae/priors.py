@@ -108,9 +108,8 @@ class GaussianMixturePrior(Prior):
     radial_std : float, default=0.5
         Standard deviation along the mean's direction.
     tangential_std : float, default=0.2
-        Standard deviation in every other direction. Thinner arms are harder
-        for an encoder to fill: on digits, 0.2 matched the prior better than
-        0.1 at the same quality of the map.
+        Standard deviation in every other direction; thinner arms are harder
+        for an encoder to fill (see :doc:`/user_guide/priors`).
     means : array-like of shape (n_modes, n_components) or None, default=None
         Explicit means (already scaled); overrides the placement above.
 
