@@ -3,10 +3,11 @@
 Torch's intra-op threads (OpenMP) meet at a barrier after every operation.
 When another process holds one of the cores, a thread waits there for a
 colleague that is off its core for a scheduler time slice (milliseconds),
-after every operation: on a busy 2-core machine two threads train skaae's
-small networks 3 to 30 times slower than one (``benchmarks/threads.py``).
-On a quiet machine more threads help only once a mini-batch carries enough
-work to share.
+after every operation, so that on a busy machine two threads train many times
+slower than one; on a quiet machine more threads help only once a mini-batch
+carries enough work to share. The measurements are in
+doc/user_guide/model_selection.rst ("Threads") and
+doc/notes/parameter_measurements.md ("torch's thread count").
 
 :func:`thread_policy` sets the count for one ``fit`` or one inference call
 and restores the caller's count afterwards:
@@ -36,10 +37,9 @@ __all__ = ["WORK_PER_THREAD", "choose_threads", "thread_policy"]
 
 # Multiply-adds of a mini-batch's forward pass that justify one more thread:
 # the tests' tiny networks (0.3 million at 64 rows) stay on one thread, digits
-# (22 million), tables and MNIST (69 million) at the default sizes may use
-# more, as two threads were faster there on an idle 2-core Xeon (digits 1.3 s
-# against 1.65 s, an MNIST epoch 0.47 s against 0.64 s). The threshold between
-# those sizes is not measured (doc/notes/parameter_measurements.md).
+# (22 million), tables and MNIST at the default sizes may use more, as two
+# threads were faster there on an idle machine. The threshold between those
+# sizes is not measured (doc/notes/parameter_measurements.md).
 WORK_PER_THREAD = 4_000_000
 
 # The environment variable that fixes the count.
