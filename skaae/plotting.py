@@ -18,66 +18,25 @@ import numbers
 
 import numpy as np
 
+from ._plot_helpers import (
+    axes_list,
+    checked_image_shape,
+    image_grid,
+    label_colours,
+    pyplot,
+    square_limits,
+    style_code_axes,
+    table_axes,
+)
+
 __all__ = ["plot_codes", "plot_decoder_grid", "plot_history", "plot_samples"]
 
-# Colours of the labels: tab10 with its grey (the 8th) made black, apart from
-# the grey prior draws; tab20 for up to 20 labels; viridis beyond.
-_GREY_INDEX = 7
 # Prior draws behind or beside the codes.
 _PRIOR_COLOUR = "0.55"
 # The history keys of the prior-match panels; every other numeric key but
 # "epoch" and "time" is a loss.
 _MATCH_KEYS = ("prior_match", "prior_match_1nn")
 _NOT_LOSSES = ("epoch", "time", *_MATCH_KEYS)
-
-
-def _pyplot():
-    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "skaae.plotting needs matplotlib, which is not installed. Install it with "
-            'pip install matplotlib (or pip install "skaae[examples]", the examples extra).'
-        ) from error
-    return plt
-
-
-def _label_colours(n):
-    """``n`` distinct colours, one per label."""
-    plt = _pyplot()
-    if n <= 10:
-        colours = list(plt.get_cmap("tab10").colors)
-        colours[_GREY_INDEX] = (0.0, 0.0, 0.0)
-        return colours[:n]
-    if n <= 20:
-        return list(plt.get_cmap("tab20").colors)[:n]
-    return [plt.get_cmap("viridis")(i / (n - 1)) for i in range(n)]
-
-
-def _square_limits(points, margin=1.1):
-    """Equal x and y ranges around the bulk (0.5-99.5 percentiles) of 2-D ``points``."""
-    low, high = np.percentile(points, [0.5, 99.5], axis=0)
-    centre, half = (low + high) / 2, max((high - low).max() / 2 * margin, 1e-6)
-    return [(c - half, c + half) for c in centre]
-
-
-def _style_code_axes(ax, limits, labels=("$z_1$", "$z_2$")):
-    """A square 2-D code panel: the given ``(xlim, ylim)``, axis labels, a light grid."""
-    ax.set_xlim(limits[0])
-    ax.set_ylim(limits[1])
-    ax.set_aspect("equal")
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
-    ax.grid(alpha=0.3)
-
-
-def _axes_list(ax, n, name):
-    """``ax`` as a list of ``n`` Axes (one Axes counts as a list of one)."""
-    axes = [ax] if hasattr(ax, "scatter") else list(np.ravel(np.asarray(ax, dtype=object)))
-    if len(axes) != n:
-        raise ValueError(f"{name} needs {n} Axes here; got {len(axes)}.")
-    return axes
 
 
 def _is_embedding(estimator):
@@ -138,7 +97,7 @@ def plot_codes(estimator, X, y=None, *, n_prior=None, ax=None, s=None, legend=Tr
     >>> [ax.get_title() for ax in axes]
     ['codes of 1797 samples', '1797 draws from the prior']
     """
-    plt = _pyplot()
+    plt = pyplot()
     codes = np.asarray(estimator.transform(X), dtype=float)
     if codes.ndim != 2 or codes.shape[1] < 2:
         raise ValueError(
@@ -158,7 +117,7 @@ def plot_codes(estimator, X, y=None, *, n_prior=None, ax=None, s=None, legend=Tr
             _, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
         else:
             _, ax = plt.subplots(1, 2, figsize=(11.5, 5.6), layout="constrained")
-    axes = [ax] if hasattr(ax, "scatter") else _axes_list(ax, 2, "plot_codes")
+    axes = [ax] if hasattr(ax, "scatter") else axes_list(ax, 2, "plot_codes")
     beside = len(axes) == 2
     if beside and draws is None:
         raise ValueError("plot_codes was given two Axes but no prior draws (n_prior=0).")
@@ -182,7 +141,7 @@ def plot_codes(estimator, X, y=None, *, n_prior=None, ax=None, s=None, legend=Tr
         if y.shape != (len(codes),):
             raise ValueError(f"y must have shape ({len(codes)},); got {y.shape}.")
         labels = np.unique(y)
-        for label, colour in zip(labels, _label_colours(len(labels)), strict=True):
+        for label, colour in zip(labels, label_colours(len(labels)), strict=True):
             ax_codes.scatter(
                 *codes[y == label].T,
                 s=s,
@@ -192,9 +151,9 @@ def plot_codes(estimator, X, y=None, *, n_prior=None, ax=None, s=None, legend=Tr
                 label=str(label),
                 zorder=2,
             )
-    limits = _square_limits(codes if draws is None else np.vstack([codes, draws]))
+    limits = square_limits(codes if draws is None else np.vstack([codes, draws]))
     for axis in axes:
-        _style_code_axes(axis, limits)
+        style_code_axes(axis, limits)
     if beside:
         ax_codes.set_title(f"codes of {len(codes)} samples")
         ax_prior.set_title(f"{len(draws)} draws from the prior")
@@ -208,73 +167,6 @@ def plot_codes(estimator, X, y=None, *, n_prior=None, ax=None, s=None, legend=Tr
 
 
 # ------------------------------------------------------------------ images and tables
-def _image_shape(n_features, image_shape):
-    """``(height, width)`` of images of ``n_features`` pixels, or None (not images)."""
-    if image_shape is not None:
-        shape = tuple(int(side) for side in image_shape)
-        if len(shape) != 2 or shape[0] * shape[1] != n_features:
-            raise ValueError(
-                f"image_shape={tuple(image_shape)} does not hold {n_features} features: "
-                "give (height, width) with height * width == n_features."
-            )
-        return shape
-    side = math.isqrt(n_features)
-    return (side, side) if side >= 2 and side * side == n_features else None
-
-
-def _image_grid(images, image_shape, n_cols, pad=1):
-    """Flattened images tiled row by row into one 2-D array, NaN (blank) between them."""
-    height, width = image_shape
-    n_rows = -(-len(images) // n_cols)
-    canvas = np.full((n_rows * (height + pad) - pad, n_cols * (width + pad) - pad), np.nan)
-    for i, image in enumerate(images):
-        row, col = divmod(i, n_cols)
-        top, left = row * (height + pad), col * (width + pad)
-        canvas[top : top + height, left : left + width] = np.reshape(image, image_shape)
-    return canvas
-
-
-def _cell_text(value):
-    """A table cell: numbers to 4 significant digits, missing values as NA."""
-    try:
-        import pandas as pd
-
-        missing = bool(pd.isna(value))
-    except (ImportError, TypeError, ValueError):
-        missing = value is None or (isinstance(value, float) and math.isnan(value))
-    if missing:
-        return "NA"
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _draw_table(ax, rows, columns):
-    """A matplotlib table of ``rows`` (lists of values) under the headers ``columns``."""
-    text = [[_cell_text(value) for value in row] for row in rows]
-    header = [str(c) for c in columns]
-    table = ax.table(
-        cellText=text,
-        colLabels=header,
-        cellLoc="center",
-        bbox=(0.0, 0.0, 1.0, 1.0),  # the table fills the Axes
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    # Column widths in proportion to their longest text, the table's width fixed.
-    lengths = [
-        max(len(t) for t in [name, *(row[j] for row in text)]) + 2 for j, name in enumerate(header)
-    ]
-    total = sum(lengths)
-    for (row, col), cell in table.get_celld().items():
-        cell.set_width(lengths[col] / total)
-        if row == 0:
-            cell.set_text_props(fontweight="bold")
-            cell.set_facecolor("0.92")
-    ax.set_axis_off()
-    return table, total
-
-
 def plot_samples(
     estimator_or_samples,
     n=None,
@@ -333,31 +225,31 @@ def plot_samples(
     >>> ax.images[0].get_array().shape
     (35, 35)
     """
-    plt = _pyplot()
+    plt = pyplot()
     source = estimator_or_samples
     if hasattr(source, "fit"):  # an estimator (a DataFrame has sample, but no fit)
         is_table = getattr(source, "table_transformer_", None) is not None
         if not is_table:
-            is_table = _image_shape(source.n_features_in_, image_shape) is None
+            is_table = checked_image_shape(source.n_features_in_, image_shape) is None
         n = (10 if is_table else 100) if n is None else int(n)
         samples = source.sample(n, random_state=random_state)
     else:
         samples = source
     if hasattr(samples, "columns") and hasattr(samples, "iloc"):  # a DataFrame
         rows = samples.iloc[: 10 if n is None else n]
-        return _table_axes(plt, ax, rows.itertuples(index=False), list(rows.columns), len(rows))
+        return table_axes(plt, ax, rows.itertuples(index=False), list(rows.columns), len(rows))
     samples = np.asarray(samples)
     if samples.ndim == 1:
         samples = samples[None]
     samples = samples.reshape(len(samples), -1) if samples.ndim > 2 else samples
-    shape = _image_shape(samples.shape[1], image_shape)
+    shape = checked_image_shape(samples.shape[1], image_shape)
     if shape is None:
         rows = samples[: 10 if n is None else n]
-        return _table_axes(plt, ax, rows.tolist(), list(range(samples.shape[1])), len(rows))
+        return table_axes(plt, ax, rows.tolist(), list(range(samples.shape[1])), len(rows))
 
     images = samples[: 100 if n is None else n].astype(float)
     n_cols = max(1, math.ceil(math.sqrt(len(images)))) if n_cols is None else int(n_cols)
-    canvas = _image_grid(images, shape, n_cols)
+    canvas = image_grid(images, shape, n_cols)
     if ax is None:
         height = 5.6 * canvas.shape[0] / max(canvas.shape)
         width = 5.6 * canvas.shape[1] / max(canvas.shape)
@@ -365,17 +257,6 @@ def plot_samples(
     ax.imshow(canvas, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    return ax
-
-
-def _table_axes(plt, ax, rows, columns, n_rows):
-    """A table on ``ax``, or on a new figure sized to the table's text."""
-    new = ax is None
-    if new:
-        _, ax = plt.subplots(layout="constrained")
-    _, n_chars = _draw_table(ax, rows, columns)
-    if new:
-        ax.figure.set_size_inches(min(max(0.075 * n_chars, 3.0), 24.0), 0.25 * (n_rows + 1) + 0.2)
     return ax
 
 
@@ -416,7 +297,7 @@ def plot_history(estimator, *, ax=None):
     >>> axes[0].lines[0].get_label(), axes[0].lines[0].get_ydata().shape
     ('reconstruction_loss', (3,))
     """
-    plt = _pyplot()
+    plt = pyplot()
     history = list(getattr(estimator, "history_", None) or [])
     if not history:
         raise ValueError(
@@ -425,7 +306,7 @@ def plot_history(estimator, *, ax=None):
         )
     if ax is None:
         _, ax = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
-    axes = _axes_list(ax, 3, "plot_history")
+    axes = axes_list(ax, 3, "plot_history")
     keys = []
     for record in history:
         keys.extend(
@@ -526,7 +407,7 @@ def plot_decoder_grid(
     >>> ax.images[0].get_array().shape  # 5x5 images of 8x8 pixels, 1 apart
     (44, 44)
     """
-    plt = _pyplot()
+    plt = pyplot()
     prior = estimator.prior_
     if prior.n_components_ != 2:
         raise ValueError(
@@ -535,7 +416,7 @@ def plot_decoder_grid(
         )
     if getattr(estimator, "table_transformer_", None) is not None:
         raise ValueError("plot_decoder_grid draws images; this model was fitted on a table.")
-    shape = _image_shape(estimator.n_features_in_, image_shape)
+    shape = checked_image_shape(estimator.n_features_in_, image_shape)
     if shape is None:
         raise ValueError(
             f"The model's {estimator.n_features_in_} features are not square images: pass "
@@ -558,7 +439,7 @@ def plot_decoder_grid(
     z2 = np.linspace(z2_max, z2_min, n)  # the top row: the largest z2
     codes = np.array([[a, b] for b in z2 for a in z1])
     images = np.asarray(estimator.inverse_transform(codes, y=y), dtype=float)
-    canvas = _image_grid(images, shape, n)
+    canvas = image_grid(images, shape, n)
     # Pixel edges in code units: each image spans one grid step around its code.
     step1, step2 = (z1_max - z1_min) / (n - 1), (z2_max - z2_min) / (n - 1)
     if ax is None:
