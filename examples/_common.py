@@ -104,6 +104,17 @@ def add_data_arguments(parser):
     )
 
 
+def add_max_iter_argument(parser, default, what="epochs"):
+    """The ``--max-iter`` option: ``default`` epochs (None: the estimator's own default)."""
+    shown = "the estimator's default" if default is None else default
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=default,
+        help=f"{what} (default: {shown}; 1 or 2 for a quick smoke run)",
+    )
+
+
 def add_output_dir_argument(parser):
     """The ``--output-dir`` option (default: a new temporary directory)."""
     parser.add_argument(

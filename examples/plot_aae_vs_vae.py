@@ -44,6 +44,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import (
+    add_max_iter_argument,
     add_mnist_path_argument,
     add_output_dir_argument,
     load_mnist,
@@ -155,12 +156,7 @@ def add_arguments(parser, output_help=True):
         metavar="MODEL",
         help=f"models to fit, of {', '.join(MODELS)} (default: all four)",
     )
-    parser.add_argument(
-        "--max-iter",
-        type=int,
-        default=MAX_ITER,
-        help=f"epochs of every model (default: {MAX_ITER}; 1 for a quick smoke run)",
-    )
+    add_max_iter_argument(parser, MAX_ITER, "epochs of every model")
     parser.add_argument(
         "--n-train",
         type=int,

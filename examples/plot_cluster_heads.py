@@ -39,6 +39,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import (
+    add_max_iter_argument,
     add_mnist_path_argument,
     add_output_dir_argument,
     keep_labels,
@@ -71,12 +72,7 @@ def parse_args(argv=None):
         default=0,
         help="training labels the fit sees, as many per class (default: 0, unsupervised)",
     )
-    parser.add_argument(
-        "--max-iter",
-        type=int,
-        default=MAX_ITER,
-        help=f"epochs (default: {MAX_ITER}; set it low for a quick smoke run)",
-    )
+    add_max_iter_argument(parser, MAX_ITER)
     add_output_dir_argument(parser)
     return parser.parse_args(argv)
 

@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _common import (
     IMAGE_SIDES,
+    add_max_iter_argument,
     add_output_dir_argument,
     load_digits_split,
     output_dir,
@@ -61,12 +62,7 @@ def parse_args(argv=None):
         default=2,
         help="dimension of the style code (default: 2)",
     )
-    parser.add_argument(
-        "--max-iter",
-        type=int,
-        default=None,
-        help="epochs (default: the estimator's default; set it low for a quick smoke run)",
-    )
+    add_max_iter_argument(parser, None)
     add_output_dir_argument(parser)
     return parser.parse_args(argv)
 

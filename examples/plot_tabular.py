@@ -41,7 +41,14 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import HERE, add_output_dir_argument, output_dir, report_output, save_figure
+from _common import (
+    HERE,
+    add_max_iter_argument,
+    add_output_dir_argument,
+    output_dir,
+    report_output,
+    save_figure,
+)
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -79,12 +86,7 @@ def parse_args(argv=None):
         help="path of wa_churn.parquet (default: ../shared/data/tabular/wa_churn.parquet next "
         "to the repository)",
     )
-    parser.add_argument(
-        "--max-iter",
-        type=int,
-        default=MAX_ITER,
-        help=f"epochs of each model (default: {MAX_ITER}; 1 for a quick smoke run)",
-    )
+    add_max_iter_argument(parser, MAX_ITER, "epochs of each model")
     add_output_dir_argument(parser)
     return parser.parse_args(argv)
 
