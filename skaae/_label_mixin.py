@@ -56,7 +56,7 @@ class LabelMixin:
                 f"Use a prior with {len(classes)} components, e.g. "
                 f"GaussianMixturePrior(n_modes={len(classes)}).",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=7,
             )
         self.classes_ = classes
 
