@@ -1,6 +1,7 @@
 """AAEClassifier's read-outs: the categorical head, the linear read-out, and "auto"."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +166,11 @@ def test_the_readout_survives_save_load_and_pickle(tmp_path, readout):
     for loaded in (skaae.load(tmp_path / "model.skaae"), pickle.loads(pickle.dumps(model))):
         assert loaded.readout_ == readout
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("name", ["format_v1/classifier.skaae", "pickle_0.1.0/classifier.pickle"])
+def test_a_classifier_saved_before_the_readout_reads_from_its_head(name):
+    path = Path(__file__).parent / "fixtures" / name
+    model = skaae.load(path) if path.suffix == ".skaae" else pickle.loads(path.read_bytes())
+    assert model.readout_ == "head" and model.readout_scores_ is None
+    assert model.readout == "auto"  # the default of a parameter the file does not hold
