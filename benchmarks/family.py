@@ -171,7 +171,7 @@ def classifier_rows(path, budget):
         {
             "data": data,
             "measure": f"AAEClassifier(augmentation=RandomShift((28, 28))) test error after "
-            f"{curve[-1]['seconds']:.0f} s of fit",
+            f"{curve[-1]['seconds']:.0f} s of fit (read-out: {augmented.readout_})",
             "skaae": curve[-1]["value"],
             "reference": reference,
             "reference_name": "LabelSpreading",
@@ -192,7 +192,7 @@ def classifier_rows(path, budget):
         {
             "data": data,
             "measure": f"AAEClassifier() (no augmentation) test error after "
-            f"{plain_curve[-1]['seconds']:.0f} s of fit",
+            f"{plain_curve[-1]['seconds']:.0f} s of fit (read-out: {plain.readout_})",
             "skaae": plain_curve[-1]["value"],
             "reference": reference,
             "reference_name": "LabelSpreading",

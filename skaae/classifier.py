@@ -332,15 +332,20 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
 
         For the comparison, the probe rows' labels are hidden (-1) from the
         supervised step until the middle epoch (see ``_run_epoch``), or until
-        the end when the fit stops sooner.
+        the end when the fit stops sooner. During a fresh fit (for callbacks
+        that predict) the model reads from its head; the read-out is set at
+        the end.
         """
-        readout, scores = self.__dict__.get("readout_", "head"), None
         if incremental:
             readout = "head"
         elif self.readout != "auto":
             readout = self.readout
-        elif not resume:
-            readout = "head"
+        else:  # the probe's choice on a fresh fit; the one chosen before on a warm start
+            readout = getattr(self, "readout_", "head") if resume else "head"
+        scores = None
+        if not resume:
+            self.readout_, self.readout_scores_ = "head", None
+            self._readout_coef = self._readout_intercept = None
         rows = np.arange(X.shape[0]) if train is None else train
         served = labels
         # A one-epoch fit has no epoch left to train on the held-out labels: no probe.

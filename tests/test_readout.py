@@ -174,3 +174,21 @@ def test_a_classifier_saved_before_the_readout_reads_from_its_head(name):
     model = skaae.load(path) if path.suffix == ".skaae" else pickle.loads(path.read_bytes())
     assert model.readout_ == "head" and model.readout_scores_ is None
     assert model.readout == "auto"  # the default of a parameter the file does not hold
+
+
+class PredictEachEpoch(Callback):
+    def __init__(self, X):
+        self.X, self.shapes = X, []
+
+    def on_epoch_end(self, estimator, record):
+        self.shapes.append(estimator.predict_proba(self.X).shape)
+
+
+@pytest.mark.parametrize("readout", ["auto", "linear"])
+def test_a_callback_can_predict_during_the_fit(readout):
+    X, _, y_partial = two_blobs(False)
+    callback = PredictEachEpoch(X[:5])
+    model = AAEClassifier(**SMALL, max_iter=4, readout=readout, callbacks=[callback])
+    model.set_params(random_state=0).fit(X, y_partial)
+    assert callback.shapes == [(5, 2)] * 4
+    assert model.readout_scores_ is None or set(model.readout_scores_) == {"head", "linear"}
