@@ -1,0 +1,138 @@
+"""AAEClassifier's read-outs where the classes are clusters: digits, and one more table.
+
+``readout="auto"`` (the default) holds a quarter of each class's labels out
+of the supervised step for its first epochs, to compare the head with the
+linear read-out. ``benchmarks/tabular_family.py --sections semi`` and
+``benchmarks/tabular_semi_diagnosis.py`` measure it on letter, wa_churn and
+lending_club, and ``benchmarks/family.py`` on MNIST; this suite measures
+what the held-out labels cost where the head is the right read-out, and
+what it chooses on a table outside the bars:
+
+- digits (scaled to [0, 1], stratified 75/25 split, seed 0), 100 labels
+  (10 per class), seeds 0-4: test accuracy of ``readout="head"`` and of the
+  default, with the read-out it chose;
+- credit_data (``tabular_family``'s split and encoding), 5 % of the labels,
+  stratified, seeds 0-2: the same.
+
+Run from the repository root::
+
+    OMP_NUM_THREADS=1 python benchmarks/readout.py
+
+It writes ``benchmarks/results/readout.{json,md}`` (about 10 minutes).
+"""
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import RESULTS, cpu_model, environment_line, partial_labels
+from _common import write_results as _write_results
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from tabular import add_data_dir_argument
+from tabular_family import SEED, Table
+
+from skaae import AAEClassifier
+
+NAME = "readout"
+READOUTS = ("head", "auto")
+
+
+def digits_rows():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.25, stratify=y, random_state=0
+    )
+    y_partial = partial_labels(y_train, 10)
+    for seed in range(5):
+        for readout in READOUTS:
+            model = AAEClassifier(readout=readout, random_state=seed).fit(X_train, y_partial)
+            yield _row("digits, 100 labels", model, seed, model.score(X_test, y_test))
+
+
+def credit_rows(data_dir):
+    table = Table("credit_data", Path(data_dir) / "credit_data.parquet", quick=False)
+    classes, y = np.unique(table.y_train, return_inverse=True)
+    kept, _ = train_test_split(np.arange(len(y)), train_size=0.05, stratify=y, random_state=SEED)
+    y_partial = np.full_like(y, -1)
+    y_partial[kept] = y[kept]
+    truth = np.searchsorted(classes, table.y_test)
+    for seed in range(3):
+        for readout in READOUTS:
+            model = AAEClassifier(readout=readout, random_state=seed)
+            model.fit(table.X_train, y_partial)
+            accuracy = float(np.mean(model.predict(table.X_test) == truth))
+            yield _row(f"credit_data, {len(kept)} labels (5 %)", model, seed, accuracy)
+
+
+def _row(data, model, seed, accuracy):
+    row = {
+        "data": data,
+        "readout": model.readout,
+        "seed": seed,
+        "chosen": model.readout_,
+        "scores": model.readout_scores_,
+        "accuracy": float(accuracy),
+    }
+    print(row, flush=True)
+    return row
+
+
+def render(command):
+    def markdown(rows, env):
+        lines = [
+            "# AAEClassifier's read-outs where the classes are clusters",
+            "",
+            environment_line(env) + f" CPU: {cpu_model()}.",
+            "",
+            f"Command: `{command}`",
+            "",
+            "Test accuracy of `AAEClassifier(readout=...)` at its defaults otherwise; "
+            "chosen: `readout_`, with the Brier scores of the head and the linear read-out "
+            "on the held-out labels.",
+            "",
+            '| data | seed | `readout="head"` | `readout="auto"` | chosen (Brier: head / linear) |',
+            "|---|---|---|---|---|",
+        ]
+        pairs = {}
+        for row in rows:
+            pairs.setdefault((row["data"], row["seed"]), {})[row["readout"]] = row
+        for (data, seed), pair in pairs.items():
+            auto = pair["auto"]
+            scores = auto["scores"]
+            chosen = auto["chosen"] + (
+                f" ({scores['head']:.3f} / {scores['linear']:.3f})" if scores else ""
+            )
+            lines.append(
+                f"| {data} | {seed} | {pair['head']['accuracy']:.3f} | "
+                f"{auto['accuracy']:.3f} | {chosen} |"
+            )
+        for data in dict.fromkeys(data for data, _ in pairs):
+            means = {
+                readout: np.mean(
+                    [r["accuracy"] for r in rows if r["data"] == data and r["readout"] == readout]
+                )
+                for readout in READOUTS
+            }
+            lines.append(f"| {data} | mean | {means['head']:.3f} | {means['auto']:.3f} | |")
+        return "\n".join(lines) + "\n"
+
+    return markdown
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_dir_argument(parser)
+    parser.add_argument("--output-dir", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    rows = list(digits_rows()) + list(credit_rows(args.data_dir))
+    command = "OMP_NUM_THREADS=1 python benchmarks/readout.py"
+    _write_results(NAME, rows, args.output_dir, render=render(command), seed=SEED)
+
+
+if __name__ == "__main__":
+    main()
