@@ -153,6 +153,14 @@ class BaseAdversarialEstimator(BaseEstimator):
     _array_attributes = ("_offset", "_scale")
     # Fitted attributes added after files were written, with their value for such a file.
     _attribute_defaults = {"table_transformer_": None}
+    # What a fit holds while it runs (its data among them): left out of a pickle
+    # taken during the fit, e.g. by a callback.
+    _per_fit_attributes = (
+        "_train_source",
+        "_validation_source",
+        "_labelled_source",
+        "_shuffle_generator",
+    )
 
     # A shared base class sets this in its own body: it is not an estimator of its own.
     _abstract = True
@@ -397,7 +405,8 @@ class BaseAdversarialEstimator(BaseEstimator):
         # A copy: on Python >= 3.11 object.__getstate__ returns the live __dict__,
         # and pickling must not drop the trainer or swap the networks of self.
         state = dict(super().__getstate__())
-        state.pop("_trainer", None)
+        for name in ("_trainer", *self._per_fit_attributes):
+            state.pop(name, None)
         model = state.get("model_")
         if model is not None and model.device.type != "cpu":
             state["model_"] = copy.deepcopy(model).to("cpu")

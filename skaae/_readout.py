@@ -12,6 +12,8 @@ been trained on (the *probe*), and keeps the better one.
 The functions here hold the arithmetic; the estimator decides when to call them.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
@@ -20,6 +22,7 @@ __all__ = [
     "PROBE_EPOCHS",
     "PROBE_FRACTION",
     "READOUTS",
+    "ReadoutFit",
     "brier_score",
     "fit_linear_readout",
     "linear_probabilities",
@@ -31,13 +34,43 @@ READOUTS = ("auto", "head", "linear")
 # the comparison: enough rows to tell the read-outs apart, few enough that the
 # head still learns from most labels (and from all of them afterwards).
 PROBE_FRACTION = 0.25
-# The comparison comes at the middle epoch, or at this one if sooner: early
-# enough that a fit cut short (a time budget, early stopping) still trains the
-# head on every label for most of its epochs.
+# The comparison comes at the middle epoch, or at this one if sooner, so that a
+# long fit trains the head on every label for most of its epochs. (A fit that
+# stops before it compares at its end, its head short of the held-out labels;
+# with early stopping the comparison comes before the earliest stop.)
 PROBE_EPOCHS = 25
 # Inverse L2 strength of the linear read-out (LogisticRegression's default):
 # the style codes follow the prior, so they are on a unit scale already.
 _READOUT_C = 1.0
+
+
+@dataclass
+class ReadoutFit:
+    """What one fit needs to choose and fit its read-out; the estimator holds it during the fit.
+
+    ``X`` is the validated training data, ``labels`` the class index of
+    every row (-1: unlabelled), ``train_rows`` the rows trained on.
+    ``readout`` is "head" or "linear", or "auto" until the comparison on
+    ``probe_rows`` (empty: none) at epoch ``probe_epoch`` sets it and
+    ``scores``.
+    """
+
+    X: object
+    labels: np.ndarray
+    train_rows: np.ndarray
+    readout: str
+    probe_rows: np.ndarray
+    probe_epoch: int
+    scores: dict | None = None
+
+    @property
+    def labelled_rows(self):
+        return self.train_rows[self.labels[self.train_rows] >= 0]
+
+    @property
+    def probing(self):
+        """Whether the comparison is still to come."""
+        return self.readout == "auto" and len(self.probe_rows) > 0
 
 
 def probe_rows(labels, rows, random_state):

@@ -202,10 +202,9 @@ class TrainingMixin:
         return self._is_label_regularised()
 
     def _clear_sources(self):
-        """Drop what ``_set_sources`` and the shuffle of this fit hold."""
-        for name in ("_train_source", "_validation_source", "_labelled_source"):
+        """Drop what this fit holds (``_per_fit_attributes``: its sources, its shuffle, ...)."""
+        for name in self._per_fit_attributes:
             self.__dict__.pop(name, None)
-        self.__dict__.pop("_shuffle_generator", None)
 
     def _source(self, X, device, rows=None, labels=None, hold=False):
         return make_batch_source(
@@ -324,6 +323,7 @@ class TrainingMixin:
                 self._stop_at(progress["last"], "diverged", error)
             if progress["best"] is not None:
                 self._restore_model(progress["best"])
+            self._finish_fit()
             _notify(callbacks, "on_fit_end", self)
         except TrainingDivergedError as error:
             self._abandon_fit(start, resume)
@@ -331,6 +331,13 @@ class TrainingMixin:
         except BaseException:
             self._abandon_fit(start, resume)
             raise
+
+    def _finish_fit(self):
+        """Complete the fitted model once the epochs end, before ``on_fit_end`` (default: nothing).
+
+        Also after Ctrl-C or a rollback; an exception here abandons the fit
+        as one from an epoch does.
+        """
 
     def _run_epochs(self, callbacks, progress, incremental=False):
         """The epoch loop: ``progress["last"]`` is the snapshot of the last finished epoch."""

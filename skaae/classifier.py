@@ -2,15 +2,18 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._categorical import CategoricalStyleAutoencoder
 from ._docs import fill_docs
 from ._labels import check_labels, known_classes, unlabelled_mask
+from ._network_mixin import input_tensor
 from ._readout import (
     PROBE_EPOCHS,
     READOUTS,
+    ReadoutFit,
     brier_score,
     fit_linear_readout,
     linear_probabilities,
@@ -18,6 +21,9 @@ from ._readout import (
 )
 
 __all__ = ["AAEClassifier"]
+
+# At most this many values of X are read at once for the read-out's codes.
+_CODE_BLOCK_VALUES = 1 << 24
 
 
 @fill_docs
@@ -54,12 +60,14 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
           than chance, while this read-out generalises.
         - ``"auto"``: a fresh ``fit`` holds a quarter of each class's labels
           out of the supervised step for the first half of the epochs (at
-          most 25), then compares the two read-outs on them by their Brier
-          score, keeps the better one (``readout_``, ties to the head) and
-          trains on every label from then on. Measured on digits, letters
-          and two tables in :doc:`/user_guide/tabular`. A warm start keeps
-          the read-out chosen before; ``partial_fit`` and a one-epoch fit
-          read from the head.
+          most 25, and with early stopping at most ``n_iter_no_change``),
+          then compares the two read-outs on them by their Brier score,
+          keeps the better one (``readout_``, ties to the head) and trains
+          on every label from then on; a fit stopped sooner compares at its
+          end. Measured on digits, MNIST, letters and three tables (see
+          :doc:`/user_guide/tabular`). A warm start keeps the read-out
+          chosen before; ``partial_fit`` and a one-epoch fit read from the
+          head, and with ``"linear"`` there is no ``partial_fit``.
     prior : str or Prior, default="gaussian"
         Prior of the style code; see :class:`AdversarialAutoencoder`.
     %(shared_parameters)s
@@ -74,7 +82,9 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         With ``readout="auto"``: the Brier score of each read-out on the
         held-out labels (``{"head": ..., "linear": ...}``, lower is better);
         None when no comparison ran (another ``readout``, a warm start,
-        ``partial_fit``, or too few labels: a class needs two to lend one).
+        ``partial_fit``, a one-epoch fit, or too few labels: a class lends a
+        quarter of its labels, rounded, and keeps at least one, so it takes
+        three labels to lend one).
     %(shared_attributes)s
 
     See Also
@@ -110,6 +120,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         "_readout_coef",
         "_readout_intercept",
     )
+    _per_fit_attributes = (*CategoricalStyleAutoencoder._per_fit_attributes, "_readout_fit")
     _attribute_defaults = {
         **CategoricalStyleAutoencoder._attribute_defaults,
         "readout_": "head",
@@ -218,6 +229,18 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
             )
         return self._fit(X, y)
 
+    def _partial_fit_available(self):
+        """``partial_fit`` is hidden with ``readout="linear"``, which is fitted in one fit."""
+        if self.readout == "linear":
+            raise AttributeError(
+                "AAEClassifier(readout='linear') has no partial_fit: the logistic regression "
+                "is fitted on the labelled samples of one fit, and partial_fit sees one chunk "
+                "at a time. Use readout='head' (or 'auto', which reads from the head in "
+                "partial_fit), or fit."
+            )
+        return True
+
+    @available_if(_partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Train for one epoch on a chunk X with its labels y, continuing the model.
@@ -252,12 +275,6 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        if self.readout == "linear":
-            raise ValueError(
-                "readout='linear' fits a logistic regression on the labelled samples of one "
-                "fit, and partial_fit sees one chunk at a time: use readout='head' (or "
-                "'auto', which reads from the head in partial_fit), or fit."
-            )
         first = not hasattr(self, "encoder_")
         if classes is not None:
             classes = known_classes(check_labels(classes, np.empty((len(classes), 0))))
@@ -287,7 +304,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
             del self._declared_classes
 
     def predict_proba(self, X):
-        """Class probabilities q(y|x).
+        """Class probabilities: the head's q(y|x), or the linear read-out's (``readout_``).
 
         Parameters
         ----------
@@ -328,81 +345,113 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
 
     # -------------------------------------------------------------- read-out
     def _train(self, X, seed, resume, train=None, validation=None, labels=None, incremental=False):
-        """The shared training, with the read-out chosen (``readout="auto"``) and fitted.
+        """The shared training, with the read-out's state for this fit (``_readout_fit``).
 
-        For the comparison, the probe rows' labels are hidden (-1) from the
-        supervised step until the middle epoch (see ``_run_epoch``), or until
-        the end when the fit stops sooner. During a fresh fit (for callbacks
-        that predict) the model reads from its head; the read-out is set at
-        the end.
+        With a comparison to come, the probe rows' labels are hidden (-1) from
+        the supervised step until ``_run_epoch`` reaches the probe epoch;
+        ``_finish_fit`` sets the read-out. Until then (for callbacks that
+        predict during a fresh fit) the model reads from its head.
         """
-        if incremental:
-            readout = "head"
-        elif self.readout != "auto":
-            readout = self.readout
-        else:  # the probe's choice on a fresh fit; the one chosen before on a warm start
-            readout = getattr(self, "readout_", "head") if resume else "head"
-        scores = None
+        train_rows = np.arange(X.shape[0]) if train is None else train
+        state = ReadoutFit(
+            X,
+            labels,
+            train_rows,
+            self._readout_for_this_fit(resume, incremental),
+            probe_rows=np.empty(0, dtype=np.int64),
+            probe_epoch=self._probe_epoch(len(train_rows)),
+        )
+        if state.readout == "auto" and state.probe_epoch >= 1:
+            state.probe_rows = probe_rows(labels, train_rows, np.random.default_rng(seed))
+        if not state.probing and state.readout == "auto":
+            state.readout = "head"  # nothing to compare on
         if not resume:
             self.readout_, self.readout_scores_ = "head", None
             self._readout_coef = self._readout_intercept = None
-        rows = np.arange(X.shape[0]) if train is None else train
-        served = labels
-        # A one-epoch fit has no epoch left to train on the held-out labels: no probe.
-        epoch = min(self._max_iter(len(rows)) // 2, PROBE_EPOCHS)
-        if self.readout == "auto" and not (resume or incremental) and epoch >= 1:
-            probe = probe_rows(labels, rows, np.random.default_rng(seed))
-            if len(probe):
-                served = labels.copy()
-                served[probe] = -1
-                self._probe = {"X": X, "rows": probe, "labels": labels, "train": rows}
-                self._probe["epoch"] = epoch
-        try:
-            super()._train(X, seed, resume, train, validation, served, incremental)
-            if "_probe" in self.__dict__:
-                self._compare_readouts()
-            if "_probe_result" in self.__dict__:
-                readout, scores = self._probe_result
-            coef = intercept = None
-            if readout == "linear":
-                labelled = rows[labels[rows] >= 0]
-                coef, intercept = fit_linear_readout(
-                    self._style_codes(X[labelled]), labels[labelled], len(self.classes_)
-                )
-        finally:
-            self.__dict__.pop("_probe", None)
-            self.__dict__.pop("_probe_result", None)
-        self.readout_, self.readout_scores_ = readout, scores
-        self._readout_coef, self._readout_intercept = coef, intercept
+        served_labels = labels
+        if state.probing:
+            served_labels = labels.copy()
+            served_labels[state.probe_rows] = -1
+        self._readout_fit = state
+        super()._train(X, seed, resume, train, validation, served_labels, incremental)
+
+    def _readout_for_this_fit(self, resume, incremental):
+        """``readout`` for this fit: "auto" left to the comparison on a fresh fit.
+
+        ``partial_fit`` reads from the head; a warm start keeps the read-out
+        chosen before.
+        """
+        if incremental:
+            return "head"
+        if self.readout != "auto":
+            return self.readout
+        return getattr(self, "readout_", "head") if resume else "auto"
+
+    def _probe_epoch(self, n_train):
+        """The epoch before which the read-outs are compared: the middle one, at most 25.
+
+        With early stopping, at most ``n_iter_no_change``: the earliest a fit
+        can stop comes after it.
+        """
+        epoch = min(self._max_iter(n_train) // 2, PROBE_EPOCHS)
+        return min(epoch, self.n_iter_no_change) if self.early_stopping else epoch
 
     def _run_epoch(self, epoch):
-        probe = self.__dict__.get("_probe")
-        if probe is not None and epoch == probe["epoch"]:
-            self._compare_readouts()
-            X, labels, train = probe["X"], probe["labels"], probe["train"]
-            labelled = train[labels[train] >= 0]
+        state = self.__dict__.get("_readout_fit")
+        if state is not None and state.probing and epoch == state.probe_epoch:
+            self._compare_readouts(state)
+            # Every label, the held-out ones too, trains the head from here on.
             self._labelled_source = self._source(
-                X, self._trainer.device, labelled, labels, hold=True
+                state.X, self._trainer.device, state.labelled_rows, state.labels, hold=True
             )
         return super()._run_epoch(epoch)
 
-    def _compare_readouts(self):
-        """Score both read-outs on the probe rows and end the probe (``_probe_result``)."""
-        probe = self.__dict__.pop("_probe")
-        X, labels, held_out, train = probe["X"], probe["labels"], probe["rows"], probe["train"]
-        fitted = np.setdiff1d(train[labels[train] >= 0], held_out)
-        readout = fit_linear_readout(
-            self._style_codes(X[fitted]), labels[fitted], len(self.classes_)
-        )
-        truth = labels[held_out]
-        scores = {
-            "head": brier_score(self._category_probabilities(X[held_out]), truth),
-            "linear": brier_score(
-                linear_probabilities(self._style_codes(X[held_out]), *readout), truth
-            ),
+    def _finish_fit(self):
+        """Set the read-out: compare now if the fit stopped before the probe epoch, and fit it."""
+        state = self._readout_fit
+        if state.probing:
+            self._compare_readouts(state)
+        coef = intercept = None
+        if state.readout == "linear":
+            rows = state.labelled_rows
+            _, style = self._codes_of_rows(state.X, rows)
+            coef, intercept = fit_linear_readout(style, state.labels[rows], len(self.classes_))
+        self.readout_, self.readout_scores_ = state.readout, state.scores
+        self._readout_coef, self._readout_intercept = coef, intercept
+
+    def _compare_readouts(self, state):
+        """Score both read-outs on the probe rows; set ``state.readout`` and ``state.scores``.
+
+        The linear read-out is fitted on the other labelled rows; ties go to the head.
+        """
+        held_out = state.probe_rows
+        fit_rows = np.setdiff1d(state.labelled_rows, held_out)
+        _, fit_style = self._codes_of_rows(state.X, fit_rows)
+        coef, intercept = fit_linear_readout(fit_style, state.labels[fit_rows], len(self.classes_))
+        head, style = self._codes_of_rows(state.X, held_out)
+        truth = state.labels[held_out]
+        state.scores = {
+            "head": brier_score(head, truth),
+            "linear": brier_score(linear_probabilities(style, coef, intercept), truth),
         }
-        chosen = "linear" if scores["linear"] < scores["head"] else "head"
-        self._probe_result = chosen, scores
+        state.readout = "linear" if state.scores["linear"] < state.scores["head"] else "head"
+
+    def _codes_of_rows(self, X, rows):
+        """``(category probabilities, style codes)`` of rows ``rows`` of validated ``X``, float64.
+
+        Read a block of rows at a time, so that a memmap's rows are not all
+        copied into memory at once.
+        """
+        k = self.categorical_prior_.n_components_
+
+        def codes(model, block, device):
+            return model.embed(input_tensor(model, block, device)).double()
+
+        block = max(1, _CODE_BLOCK_VALUES // max(X.shape[1], 1))
+        parts = [self._infer(codes, X[rows[i : i + block]]) for i in range(0, len(rows), block)]
+        width = k + self._fitted_structure["n_components"]
+        codes = np.concatenate(parts) if parts else np.empty((0, width))
+        return codes[:, :k], codes[:, k:]
 
     def _category_weights(self, y):
         """The labelled classes' shares, when they differ (None: equal shares, 1/k each).

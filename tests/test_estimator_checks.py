@@ -35,6 +35,8 @@ ESTIMATORS = [
     # Enough epochs for scikit-learn's checks that a classifier (a clustering)
     # learns easy blobs.
     AAEClassifier(**{**_FAST, "max_iter": 30, "hidden_layer_sizes": (32,)}),
+    # The linear read-out: another predict_proba, and no partial_fit.
+    AAEClassifier(readout="linear", **{**_FAST, "max_iter": 30, "hidden_layer_sizes": (32,)}),
     # A 2-D style for the checks' 2-feature blobs: a wider one can hold the
     # blobs by itself and leave clusters unused.
     AAEClustering(

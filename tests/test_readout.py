@@ -143,12 +143,15 @@ def test_warm_start_keeps_the_readout_and_refits_a_linear_one():
     assert not np.allclose(after, before)
 
 
-def test_partial_fit_reads_from_the_head_and_refuses_the_linear_readout():
+def test_partial_fit_reads_from_the_head_and_is_hidden_with_the_linear_readout():
     X, _, y_partial = two_blobs(False)
     model = AAEClassifier(**SMALL, random_state=0).partial_fit(X, y_partial, classes=[0, 1])
     assert model.readout_ == "head" and model.readout_scores_ is None
-    with pytest.raises(ValueError, match=r"readout='linear'.*partial_fit"):
-        AAEClassifier(**SMALL, readout="linear").partial_fit(X, y_partial, classes=[0, 1])
+    linear = AAEClassifier(**SMALL, readout="linear")
+    assert not hasattr(linear, "partial_fit")
+    with pytest.raises(AttributeError) as error:
+        linear.partial_fit(X, y_partial, classes=[0, 1])
+    assert "readout='linear') has no partial_fit" in str(error.value.__cause__)
 
 
 def test_a_bad_readout_is_refused_by_name():
@@ -192,3 +195,55 @@ def test_a_callback_can_predict_during_the_fit(readout):
     model.set_params(random_state=0).fit(X, y_partial)
     assert callback.shapes == [(5, 2)] * 4
     assert model.readout_scores_ is None or set(model.readout_scores_) == {"head", "linear"}
+
+
+class PickleAt(Callback):
+    def __init__(self, epoch):
+        self.epoch, self.blob = epoch, None
+
+    def on_epoch_end(self, estimator, record):
+        if record["epoch"] == self.epoch:
+            self.blob = pickle.dumps(estimator)
+
+
+@pytest.mark.parametrize("epoch", [2, 7])  # before and after the comparison (epoch 5)
+def test_a_pickle_taken_during_the_fit_carries_no_state_of_that_fit(epoch):
+    X, _, y_partial = two_blobs(False)
+    callback = PickleAt(epoch)
+    AAEClassifier(**SMALL, max_iter=10, random_state=0, callbacks=[callback]).fit(X, y_partial)
+    copy = pickle.loads(callback.blob)
+    assert len(callback.blob) < X.nbytes  # the training data stayed out
+    X_other, _, y_other = two_blobs(True, seed=1, n=300)
+    copy.set_params(readout="head", callbacks=None, max_iter=3).fit(X_other, y_other)
+    assert copy.readout_ == "head" and copy.readout_scores_ is None
+
+
+class RecordAtEnd(Callback):
+    def __init__(self, X):
+        self.X = X
+
+    def on_fit_end(self, estimator):
+        self.readout, self.proba = estimator.readout_, estimator.predict_proba(self.X)
+
+
+@pytest.mark.parametrize("readout", ["auto", "linear"])
+def test_on_fit_end_sees_the_final_readout(readout):
+    X, _, y_partial = two_blobs(False)
+    callback = RecordAtEnd(X[:20])
+    model = AAEClassifier(**SMALL, max_iter=4, readout=readout, callbacks=[callback])
+    model.set_params(random_state=0).fit(X, y_partial)
+    assert callback.readout == model.readout_
+    np.testing.assert_array_equal(callback.proba, model.predict_proba(X[:20]))
+
+
+def test_a_memmap_gives_the_same_readout_as_an_array(tmp_path):
+    X, _, y_partial = two_blobs(False)
+    mapped = np.memmap(tmp_path / "x.f64", dtype=np.float64, mode="w+", shape=X.shape)
+    mapped[:] = X
+    mapped.flush()
+    models = [
+        AAEClassifier(**SMALL, max_iter=6, random_state=0).fit(data, y_partial)
+        for data in (X, np.memmap(tmp_path / "x.f64", dtype=np.float64, mode="r", shape=X.shape))
+    ]
+    assert models[0].readout_scores_ == models[1].readout_scores_
+    np.testing.assert_array_equal(models[0].predict_proba(X), models[1].predict_proba(X))
