@@ -90,6 +90,18 @@ def environment_line(env):
     )
 
 
+def results_header(title, env, command):
+    """The first lines of a results file: its title, where and how it ran, its command."""
+    return [
+        f"# {title}",
+        "",
+        environment_line(env) + f" CPU: {cpu_model()}.",
+        "",
+        f"Command: `{command}`",
+        "",
+    ]
+
+
 def markdown(rows, env):
     """The rows as a Markdown table, headed by the environment."""
     return environment_line(env) + "\n\n" + bar_table(rows)

@@ -21,18 +21,16 @@ Run from the repository root::
 It writes ``benchmarks/results/readout.{json,md}`` (about 10 minutes).
 """
 
-import argparse
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-from _common import RESULTS, cpu_model, environment_line, partial_labels
+from _common import partial_labels, results_header
 from _common import write_results as _write_results
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from tabular import add_data_dir_argument
+from tabular import small_suite_arguments
 from tabular_family import SEED, Table
+from tabular_semi_diagnosis import readout_cell
 
 from skaae import AAEClassifier
 
@@ -82,13 +80,9 @@ def _row(data, model, seed, accuracy):
 
 def render(command):
     def markdown(rows, env):
+        title = "AAEClassifier's read-outs where the classes are clusters"
         lines = [
-            "# AAEClassifier's read-outs where the classes are clusters",
-            "",
-            environment_line(env) + f" CPU: {cpu_model()}.",
-            "",
-            f"Command: `{command}`",
-            "",
+            *results_header(title, env, command),
             "Test accuracy of `AAEClassifier(readout=...)` at its defaults otherwise; "
             "chosen: `readout_`, with the Brier scores of the head and the linear read-out "
             "on the held-out labels.",
@@ -101,10 +95,7 @@ def render(command):
             pairs.setdefault((row["data"], row["seed"]), {})[row["readout"]] = row
         for (data, seed), pair in pairs.items():
             auto = pair["auto"]
-            scores = auto["scores"]
-            chosen = auto["chosen"] + (
-                f" ({scores['head']:.3f} / {scores['linear']:.3f})" if scores else ""
-            )
+            chosen = readout_cell(auto["chosen"], auto["scores"])
             lines.append(
                 f"| {data} | {seed} | {pair['head']['accuracy']:.3f} | "
                 f"{auto['accuracy']:.3f} | {chosen} |"
@@ -123,12 +114,7 @@ def render(command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_data_dir_argument(parser)
-    parser.add_argument("--output-dir", default=str(RESULTS))
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    args = small_suite_arguments(__doc__.split("\n")[0], argv)
     rows = list(digits_rows()) + list(credit_rows(args.data_dir))
     command = "OMP_NUM_THREADS=1 python benchmarks/readout.py"
     _write_results(NAME, rows, args.output_dir, render=render(command), seed=SEED)

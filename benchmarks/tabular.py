@@ -666,6 +666,17 @@ def add_data_dir_argument(parser):
     )
 
 
+def small_suite_arguments(description, argv=None):
+    """``--data-dir`` and ``--output-dir`` of a small suite, which then runs on one torch thread."""
+    parser = argparse.ArgumentParser(description=description)
+    add_data_dir_argument(parser)
+    parser.add_argument("--output-dir", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    return args
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_dir_argument(parser)

@@ -23,18 +23,15 @@ label, the ceiling of a linear model. Run from the repository root::
 It writes ``benchmarks/results/tabular_semi_diagnosis.{json,md}``.
 """
 
-import argparse
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-from _common import RESULTS, cpu_model, environment_line
+from _common import results_header
 from _common import write_results as _write_results
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
-from tabular import add_data_dir_argument
+from tabular import small_suite_arguments
 from tabular_family import SEED, Table, semi_labels
 
 import skaae
@@ -105,25 +102,22 @@ def _number(value):
     return "" if value is None else f"{value:.3f}"
 
 
-def _readout(row):
-    """The read-out an AAEClassifier used, with the scores that chose it."""
-    if "readout" not in row:
-        return ""
-    scores = row["readout_scores"]
+def readout_cell(readout, scores):
+    """The read-out an AAEClassifier used, with the Brier scores that chose it (if any)."""
     if not scores:
-        return row["readout"]
-    return f"{row['readout']} ({scores['head']:.3f} / {scores['linear']:.3f})"
+        return readout
+    return f"{readout} ({scores['head']:.3f} / {scores['linear']:.3f})"
+
+
+def _readout(row):
+    return readout_cell(row["readout"], row["readout_scores"]) if "readout" in row else ""
 
 
 def render(command):
     def markdown(rows, env):
+        title = "AAEClassifier on the imbalanced tables: ranking and decisions, by read-out"
         lines = [
-            "# AAEClassifier on the imbalanced tables: ranking and decisions, by read-out",
-            "",
-            environment_line(env) + f" CPU: {cpu_model()}.",
-            "",
-            f"Command: `{command}`",
-            "",
+            *results_header(title, env, command),
             "Scores on the test rows. AUC: ROC AUC of the predicted probability of the rare "
             "class; predicted share: the share of test rows assigned to it (the true share "
             "beside it); accuracy on the labelled rows: on the training rows whose labels "
@@ -156,12 +150,7 @@ def render(command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_data_dir_argument(parser)
-    parser.add_argument("--output-dir", default=str(RESULTS))
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    args = small_suite_arguments(__doc__.split("\n")[0], argv)
     rows = []
     for name in TABLES:
         table = Table(name, Path(args.data_dir) / f"{name}.parquet", quick=False)

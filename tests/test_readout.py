@@ -179,22 +179,28 @@ def test_a_classifier_saved_before_the_readout_reads_from_its_head(name):
     assert model.readout == "auto"  # the default of a parameter the file does not hold
 
 
-class PredictEachEpoch(Callback):
+class Predicting(Callback):
+    """Predicts after every epoch, and notes the read-out at the end of the fit."""
+
     def __init__(self, X):
         self.X, self.shapes = X, []
 
     def on_epoch_end(self, estimator, record):
         self.shapes.append(estimator.predict_proba(self.X).shape)
 
+    def on_fit_end(self, estimator):
+        self.readout, self.proba = estimator.readout_, estimator.predict_proba(self.X)
+
 
 @pytest.mark.parametrize("readout", ["auto", "linear"])
-def test_a_callback_can_predict_during_the_fit(readout):
+def test_callbacks_predict_during_the_fit_and_see_the_final_readout_at_its_end(readout):
     X, _, y_partial = two_blobs(False)
-    callback = PredictEachEpoch(X[:5])
+    callback = Predicting(X[:20])
     model = AAEClassifier(**SMALL, max_iter=4, readout=readout, callbacks=[callback])
     model.set_params(random_state=0).fit(X, y_partial)
-    assert callback.shapes == [(5, 2)] * 4
-    assert model.readout_scores_ is None or set(model.readout_scores_) == {"head", "linear"}
+    assert callback.shapes == [(20, 2)] * 4
+    assert callback.readout == model.readout_
+    np.testing.assert_array_equal(callback.proba, model.predict_proba(X[:20]))
 
 
 class PickleAt(Callback):
@@ -216,24 +222,6 @@ def test_a_pickle_taken_during_the_fit_carries_no_state_of_that_fit(epoch):
     X_other, _, y_other = two_blobs(True, seed=1, n=300)
     copy.set_params(readout="head", callbacks=None, max_iter=3).fit(X_other, y_other)
     assert copy.readout_ == "head" and copy.readout_scores_ is None
-
-
-class RecordAtEnd(Callback):
-    def __init__(self, X):
-        self.X = X
-
-    def on_fit_end(self, estimator):
-        self.readout, self.proba = estimator.readout_, estimator.predict_proba(self.X)
-
-
-@pytest.mark.parametrize("readout", ["auto", "linear"])
-def test_on_fit_end_sees_the_final_readout(readout):
-    X, _, y_partial = two_blobs(False)
-    callback = RecordAtEnd(X[:20])
-    model = AAEClassifier(**SMALL, max_iter=4, readout=readout, callbacks=[callback])
-    model.set_params(random_state=0).fit(X, y_partial)
-    assert callback.readout == model.readout_
-    np.testing.assert_array_equal(callback.proba, model.predict_proba(X[:20]))
 
 
 def test_a_memmap_gives_the_same_readout_as_an_array(tmp_path):
