@@ -666,11 +666,16 @@ def add_data_dir_argument(parser):
     )
 
 
-def small_suite_arguments(description, argv=None):
-    """``--data-dir`` and ``--output-dir`` of a small suite, which then runs on one torch thread."""
+def small_suite_arguments(description, argv=None, add_arguments=None):
+    """``--data-dir`` and ``--output-dir`` of a small suite, which then runs on one torch thread.
+
+    ``add_arguments(parser)``, if given, adds the suite's own options.
+    """
     parser = argparse.ArgumentParser(description=description)
     add_data_dir_argument(parser)
     parser.add_argument("--output-dir", default=str(RESULTS))
+    if add_arguments is not None:
+        add_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=FutureWarning)
