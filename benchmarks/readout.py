@@ -35,7 +35,7 @@ from _common import write_results as _write_results
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from tabular import small_suite_arguments
-from tabular_family import SEED, Table
+from tabular_family import SEED, Table, semi_labels
 from tabular_semi_diagnosis import readout_cell
 
 from skaae import AAEClassifier
@@ -58,17 +58,16 @@ def digits_rows():
 
 def credit_rows(data_dir):
     table = Table("credit_data", Path(data_dir) / "credit_data.parquet", quick=False)
-    classes, y = np.unique(table.y_train, return_inverse=True)
-    kept, _ = train_test_split(np.arange(len(y)), train_size=0.05, stratify=y, random_state=SEED)
-    y_partial = np.full_like(y, -1)
-    y_partial[kept] = y[kept]
+    classes = np.unique(table.y_train)
+    y_partial, _ = semi_labels(table, ("share", 0.05))
+    n_labels = int(np.sum(y_partial >= 0))
     truth = np.searchsorted(classes, table.y_test)
     for seed in range(3):
         for readout in READOUTS:
             model = AAEClassifier(readout=readout, random_state=seed)
             model.fit(table.X_train, y_partial)
             accuracy = float(np.mean(model.predict(table.X_test) == truth))
-            yield _row(f"credit_data, {len(kept)} labels (5 %)", model, seed, accuracy)
+            yield _row(f"credit_data, {n_labels} labels (5 %)", model, seed, accuracy)
 
 
 def mnist_rows(path):

@@ -197,10 +197,13 @@ def encoder(X):
     return transformer
 
 
-def semi_labels(table):
-    """``y_partial, how``: integer class codes with most training rows -1 (unlabelled)."""
+def semi_labels(table, labelling=None):
+    """``y_partial, how``: integer class codes with most training rows -1 (unlabelled).
+
+    ``labelling`` is ``(kind, amount)`` as in ``SEMI`` (default: the table's entry there).
+    """
     classes, y = np.unique(table.y_train, return_inverse=True)
-    kind, amount = SEMI[table.name]
+    kind, amount = SEMI[table.name] if labelling is None else labelling
     if kind == "per_class":
         return partial_labels(y, amount, seed=SEED), f"{amount} labels per class"
     n_labels = max(round(amount * len(y)), len(classes))

@@ -184,10 +184,15 @@ class TrainingMixin:
         self._labelled_source = None
         if labels is not None and self._uses_labelled_batches():
             rows = np.arange(X.shape[0]) if train is None else train
-            labelled = rows[labels[rows] >= 0]
-            if len(labelled):  # (none: an endless cycle of no batches)
-                # Cycled many times per epoch: held in memory when it fits a window.
-                self._labelled_source = self._source(X, device, labelled, labels, hold=True)
+            self._labelled_source = self._labelled_rows_source(X, device, rows, labels)
+
+    def _labelled_rows_source(self, X, device, rows, labels):
+        """The source of the labelled rows among ``rows`` of ``X``; None if there are none."""
+        labelled = rows[labels[rows] >= 0]
+        if not len(labelled):  # (none: an endless cycle of no batches)
+            return None
+        # Cycled many times per epoch: held in memory when it fits a window.
+        return self._source(X, device, labelled, labels, hold=True)
 
     def _is_conditional(self):
         """Whether the decoder takes the label (the AAE's ``conditional=True``)."""

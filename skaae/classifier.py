@@ -401,8 +401,8 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         if state is not None and state.probing and epoch == state.probe_epoch:
             self._compare_readouts(state)
             # Every label, the held-out ones too, trains the head from here on.
-            self._labelled_source = self._source(
-                state.X, self._trainer.device, state.labelled_rows, state.labels, hold=True
+            self._labelled_source = self._labelled_rows_source(
+                state.X, self._trainer.device, state.train_rows, state.labels
             )
         return super()._run_epoch(epoch)
 
