@@ -70,12 +70,14 @@ class CategoricalStyleAutoencoder(
     )
 
     # ------------------------------------------------------------- structure
-    def _n_categories(self):
-        """Number of categories k of the categorical part."""
+    def _n_categories(self, n_samples):
+        """Number of categories k of the categorical part, for a fit on ``n_samples`` rows."""
         raise NotImplementedError
 
-    def _set_classes(self, y):
+    def _set_classes(self, y, n_samples):
         """Learn ``classes_`` from ``y`` (None: unsupervised) and bind the categorical prior.
+
+        ``n_samples``, the number of rows of X, may set the number of categories.
 
         The classes declared to ``partial_fit`` (``_declared_classes``, set
         for the duration of its first call) take the place of those of ``y``.
@@ -95,7 +97,8 @@ class CategoricalStyleAutoencoder(
                     f"class: {self.classes_.tolist()}{hint}."
                 )
         weights = None if y is None else self._category_weights(y)
-        self.categorical_prior_ = CategoricalPrior(weights=weights).bind(self._n_categories())
+        k = self._n_categories(n_samples)
+        self.categorical_prior_ = CategoricalPrior(weights=weights).bind(k)
 
     def _category_weights(self, y):
         """The categorical prior's weights for labels ``y`` (None: 1/k each)."""
@@ -193,7 +196,7 @@ class CategoricalStyleAutoencoder(
             return  # the neighbours are searched a group at a time: no graph of all the rows
         cache = self.__dict__.get("_spectral_cache")
         if cache is not None and train is None and "clusters" in cache:
-            clusters = cache["clusters"]
+            clusters, embedding = cache["clusters"]
         else:
             rows = self._train_source.search_rows()
             if rows is None:
@@ -204,11 +207,17 @@ class CategoricalStyleAutoencoder(
                 n_components=search_components(self._n_model_features()),
                 cosine=True,
             )
-            clusters = spectral_clusters(neighbors, self.categorical_prior_.n_components_)
+            clusters, embedding = spectral_clusters(
+                neighbors, self.categorical_prior_.n_components_
+            )
             if cache is not None and train is None:
-                cache["clusters"] = clusters
+                cache["clusters"] = clusters, embedding
         if clusters is not None:
             self._labelled_source = self._train_source.with_labels(clusters)
+            self._place_spectral_clusters(clusters, embedding)
+
+    def _place_spectral_clusters(self, clusters, embedding):
+        """Let the model use where the spectral start puts its clusters (nothing by default)."""
 
     def _run_epoch(self, epoch):
         n_rows = self._train_source.n_samples

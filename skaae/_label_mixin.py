@@ -28,8 +28,11 @@ class LabelMixin:
     def _is_label_regularised(self):
         return hasattr(self, "classes_") and not self._is_conditional()
 
-    def _set_classes(self, y):
-        """Learn ``classes_`` from ``y`` when this model uses labels; check they fit."""
+    def _set_classes(self, y, n_samples):
+        """Learn ``classes_`` from ``y`` when this model uses labels; check they fit.
+
+        ``n_samples`` is the number of rows of X (unused here).
+        """
         self.__dict__.pop("classes_", None)
         if self.conditional:
             if y is None or unlabelled_mask(y).any():

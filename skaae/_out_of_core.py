@@ -162,6 +162,8 @@ class ArraySummary:
 
     Attributes
     ----------
+    n_samples : int
+        Number of rows.
     min, max : float
         Smallest and largest value (0.0 for empty ``X``).
     mean, var : ndarray of shape (n_features,)
@@ -170,6 +172,10 @@ class ArraySummary:
 
     def __init__(self, X):
         self._X = X
+
+    @property
+    def n_samples(self):
+        return self._X.shape[0]
 
     @cached_property
     def min(self):
@@ -206,6 +212,7 @@ class ChunkedSummary:
 
     def __init__(self, n_features, moments=True):
         self.min, self.max = np.inf, -np.inf
+        self.n_samples = 0
         self._count = 0
         self._moments = moments
         self._mean = np.zeros(n_features)
@@ -215,6 +222,7 @@ class ChunkedSummary:
         """Add the rows of ``chunk`` (a 2-D ndarray)."""
         if not len(chunk):
             return
+        self.n_samples += len(chunk)
         self.min = min(self.min, float(chunk.min()))
         self.max = max(self.max, float(chunk.max()))
         if not self._moments:

@@ -144,7 +144,7 @@ class TrainingMixin:
         since the widths of the networks depend on them.
         """
         self.prior_ = resolve_prior(self.prior, self.n_components)
-        self._set_classes(y)
+        self._set_classes(y, summary.n_samples)
         self.reconstruction_loss_ = loss
         self._offset, self._scale = RECONSTRUCTION_LOSSES[loss].input_scaling(summary)
         self._record_structure()

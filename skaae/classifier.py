@@ -340,7 +340,7 @@ class AAEClassifier(ClassifierMixin, CategoricalStyleAutoencoder):
         check_is_fitted(self)
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def _n_categories(self):
+    def _n_categories(self, n_samples):
         return len(self.classes_)
 
     # -------------------------------------------------------------- read-out

@@ -262,5 +262,5 @@ class AAEClustering(ClusterMixin, CategoricalStyleAutoencoder):
         """
         return self.predict_proba(X).argmax(axis=1)
 
-    def _n_categories(self):
+    def _n_categories(self, n_samples):
         return self.n_clusters

@@ -3,6 +3,8 @@
 import numbers
 import warnings
 
+import numpy as np
+import torch
 from sklearn.base import ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -11,9 +13,38 @@ from ._base import ModelPart, _float_dtype
 from ._categorical import CategoricalStyleAutoencoder
 from ._docs import fill_docs
 from ._network_mixin import codes_tensor, input_tensor
+from ._spectral import cluster_layout
 from .nn import ClusterHeads
 
 __all__ = ["AAEEmbedding"]
+
+ROWS_PER_CLUSTER = 40
+"""Training rows per cluster head when ``n_clusters`` is None.
+
+Clusters of a few dozen rows are nearly pure in any label the data's near
+neighbours share, so the map keeps those neighbours together even where the
+classes do not form a handful of clean groups: on letter (26 letters,
+16,000 rows) 16 heads gave a 5-NN accuracy of 0.60 and 416 heads 0.84, and
+on digits and MNIST the count of this rule mapped as well as 16 or better
+(see doc/notes/parameter_measurements.md).
+"""
+
+MIN_CLUSTERS = 16
+"""Fewest cluster heads of the rule of ``ROWS_PER_CLUSTER`` (the count before it)."""
+
+MAX_CLUSTERS = 512
+"""Most cluster heads of the rule of ``ROWS_PER_CLUSTER``: each head costs a logit of the
+encoder and a column of the categorical adversary's input."""
+
+HEAD_SPACING = 2.5
+"""How far apart the spectral start lays the heads out, in ``min_distance``.
+
+The median head's nearest other head starts this many ``min_distance``
+away (5 prior standard deviations at the default), which leaves each
+cluster's style room between the heads: on letter at 1.0 the styles of
+neighbouring clusters mixed (5-NN 0.81), at 2.5 and 4.0 they did not (0.85
+and 0.85; see doc/notes/parameter_measurements.md).
+"""
 
 
 @fill_docs
@@ -35,23 +66,31 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
 
     Beyond the paper, the neighbourhood term (``neighbor_weight``, on by
     default) lays out the embedding as UMAP does and makes near neighbours
-    share a cluster, and unsupervised the clusters start from a spectral
-    clustering of the data (``init``); both raise the 5-NN accuracy of the
-    embedding on MNIST (see :doc:`/user_guide/paper_models`).
+    share a cluster; unsupervised, there is a head for every few dozen rows
+    (``n_clusters``), and the clusters start from a spectral clustering of
+    the data, with their heads where the data's neighbour graph lays them
+    out (``init``). All of it raises the 5-NN accuracy of the embedding on
+    MNIST, digits and letter (see :doc:`/user_guide/paper_models`).
 
     Parameters
     ----------
     n_components : int, default=2
         Dimension of the embedding.
     n_clusters : int or None, default=None
-        Number of cluster heads when fitted without labels (None: 16). With
-        labels there is one head per class: leave it None (another value
-        is ignored, with a warning).
+        Number of cluster heads when fitted without labels. None: one head
+        per 40 training rows, at least 16 and at most 512 (``n_clusters_``
+        says how many), so that each cluster is small enough to hold rows of
+        one kind even where the data's classes are not a few clean groups.
+        With labels there is one head per class: leave it None (another
+        value is ignored, with a warning).
     init : {"spectral", "random"}, default="spectral"
         How the clusters of an unsupervised fit start: from a spectral
-        clustering of the data, as in :class:`AAEClustering`, which gives
-        the better embedding on MNIST, or from random networks (the paper).
-        Ignored with labels: the classes are the clusters.
+        clustering of the data, as in :class:`AAEClustering`, with each head
+        at its cluster's place in the 2-D layout of the data's neighbour
+        graph (from the graph's spectral embedding, as UMAP starts), which
+        gives the better embedding on MNIST and letter; or from random
+        networks, with the heads on a circle (the paper). Ignored with
+        labels: the classes are the clusters.
     min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
         threshold eta), in units of the style prior's standard deviation;
@@ -78,6 +117,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     labels_ : ndarray of shape (n_samples,)
         The cluster of each training sample (its class label, when fitted
         with labels).
+    n_clusters_ : int
+        Number of cluster heads: ``n_clusters``, its rule when None, or the
+        number of classes.
     %(shared_attributes)s
 
     See Also
@@ -212,6 +254,25 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
     def _starts_from_spectral(self):
         return self.init == "spectral"
 
+    def _place_spectral_clusters(self, clusters, embedding):
+        """Start the heads where the data's neighbour graph lays out their clusters.
+
+        Heads spread on a circle keep their arbitrary order through training
+        (the map's terms pull on near codes only), so related clusters would
+        end up far apart; see :func:`~skaae._spectral.cluster_layout`.
+        """
+        heads = self.model_.representation
+        layout = cluster_layout(
+            embedding,
+            clusters,
+            heads.n_clusters,
+            heads.heads.shape[1],
+            HEAD_SPACING * heads.min_distance,
+        )
+        if layout is not None:
+            with torch.no_grad():
+                heads.heads.copy_(torch.as_tensor(layout, dtype=heads.heads.dtype))
+
     def transform(self, X):
         """Embed X: ``W_c y + z``, y one-hot or the cluster probabilities (``assignment``).
 
@@ -285,7 +346,7 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         clusters = self._category_probabilities(self._validate_X(X, reset=False)).argmax(axis=1)
         return self.classes_[clusters] if hasattr(self, "classes_") else clusters
 
-    def _n_categories(self):
+    def _n_categories(self, n_samples):
         if hasattr(self, "classes_"):
             if self.n_clusters not in (None, len(self.classes_)):
                 warnings.warn(
@@ -296,7 +357,15 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
                     stacklevel=6,
                 )
             return len(self.classes_)
-        return 16 if self.n_clusters is None else self.n_clusters
+        if self.n_clusters is not None:
+            return self.n_clusters
+        return int(np.clip(n_samples // ROWS_PER_CLUSTER, MIN_CLUSTERS, MAX_CLUSTERS))
+
+    @property
+    def n_clusters_(self):
+        """Number of cluster heads of the fitted model."""
+        check_is_fitted(self)
+        return self.categorical_prior_.n_components_
 
     def _make_representation(self):
         return ClusterHeads(

@@ -269,7 +269,7 @@ class VariationalAutoencoder(
                 f"VariationalAutoencoder cannot use prior={self.prior!r}: {error}"
             ) from None
 
-    def _set_classes(self, y):
+    def _set_classes(self, y, n_samples):
         """A VAE has no use for labels."""
 
     def _label_indices_for_fit(self, y, method="fit"):

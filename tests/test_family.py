@@ -298,6 +298,30 @@ def test_embedding_with_labels_ignores_another_n_clusters_with_a_warning(data):
     assert model.cluster_heads_.heads.shape == (10, 2)
 
 
+@pytest.mark.parametrize(
+    ("n_rows", "n_clusters"), [(300, 16), (40 * 25, 25), (40 * 25 + 39, 25), (40 * 600, 512)]
+)
+def test_embedding_without_n_clusters_has_a_head_per_40_rows(n_rows, n_clusters):
+    X = np.random.default_rng(0).normal(size=(n_rows, 3))
+    model = AAEEmbedding(**{**TINY, "max_iter": 1, "init": "random"}).fit(X)
+    assert model.n_clusters_ == n_clusters
+    assert model.cluster_heads_.heads.shape == (n_clusters, 2)
+    assert set(np.unique(model.predict(X))) <= set(range(n_clusters))
+    assert model.sample(5).shape == (5, 3)
+
+
+def test_embedding_keeps_its_cluster_count_through_warm_start_and_saving(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40 * 20, 3))
+    model = AAEEmbedding(**{**TINY, "max_iter": 1}).fit(X)
+    assert model.n_clusters_ == 20
+    model.set_params(warm_start=True).fit(X[:100])  # a warm start keeps the heads
+    assert model.n_clusters_ == 20
+    skaae.save(model, tmp_path / "embedding.skaae")
+    assert skaae.load(tmp_path / "embedding.skaae").n_clusters_ == 20
+    assert AAEEmbedding(n_clusters=7, **TINY).fit(X).n_clusters_ == 7
+    assert not hasattr(AAEEmbedding(), "n_clusters_")
+
+
 @pytest.mark.parametrize("name", ["clustering", "embedding-unsupervised"])
 def test_one_cluster(data, name):
     model = KINDS[name][0](n_clusters=1).fit(data[0])

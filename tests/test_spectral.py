@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from scipy.stats import spearmanr
+from sklearn.cluster import spectral_clustering
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -16,10 +18,13 @@ from skaae._batching import BatchSource, make_batch_source
 from skaae._neighbors import nearest_neighbors, principal_components
 from skaae._spectral import (
     MIN_ROWS_PER_CLUSTER,
+    SPECTRAL_DIMENSIONS,
     SPECTRAL_START_EPOCHS,
     SPECTRAL_START_STEPS,
+    cluster_layout,
     spectral_clusters,
 )
+from skaae.embedding import HEAD_SPACING
 
 CPU = torch.device("cpu")
 
@@ -48,8 +53,9 @@ def _started_epochs(model):
 # ----------------------------------------------------------------- spectral_clusters
 def test_spectral_clusters_recover_separated_blobs():
     X, y = _blobs()
-    clusters = spectral_clusters(nearest_neighbors(torch.tensor(X), 5), 4)
+    clusters, embedding = spectral_clusters(nearest_neighbors(torch.tensor(X), 5), 4)
     assert clusters.shape == (len(X),)
+    assert embedding.shape == (len(X), 4)
     assert clusters.dtype == np.int64
     assert set(clusters.tolist()) == {0, 1, 2, 3}
     assert adjusted_rand_score(y, clusters) == 1.0
@@ -58,11 +64,11 @@ def test_spectral_clusters_recover_separated_blobs():
 def test_spectral_clusters_depend_on_the_graph_alone():
     X, _ = _blobs(seed=3)
     neighbors = nearest_neighbors(torch.tensor(X), 5)
-    first = spectral_clusters(neighbors, 4)
-    np.testing.assert_array_equal(first, spectral_clusters(neighbors.clone(), 4))
+    first = spectral_clusters(neighbors, 4)[0]
+    np.testing.assert_array_equal(first, spectral_clusters(neighbors.clone(), 4)[0])
     # The rows in another order: the same partition of the rows.
     order = np.random.RandomState(0).permutation(len(X))
-    shuffled = spectral_clusters(nearest_neighbors(torch.tensor(X[order]), 5), 4)
+    shuffled = spectral_clusters(nearest_neighbors(torch.tensor(X[order]), 5), 4)[0]
     assert adjusted_rand_score(first[order], shuffled) == 1.0
 
 
@@ -71,7 +77,7 @@ def test_a_graph_in_pieces_splits_along_them_without_a_warning():
     X, y = make_blobs(n_samples=80, centers=[[0.0] * 5, [100.0] * 5], random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        clusters = spectral_clusters(nearest_neighbors(torch.tensor(X), 3), 2)
+        clusters = spectral_clusters(nearest_neighbors(torch.tensor(X), 3), 2)[0]
     assert adjusted_rand_score(y, clusters) == 1.0
 
 
@@ -80,9 +86,63 @@ def test_no_spectral_clusters_for_too_few_rows_or_clusters():
     neighbors = nearest_neighbors(
         torch.randn(rows, 3, generator=torch.Generator().manual_seed(0)), 3
     )
-    assert spectral_clusters(neighbors[:-1], 4) is None
-    assert spectral_clusters(neighbors, 1) is None
-    assert spectral_clusters(neighbors, 4).shape == (rows,)
+    assert spectral_clusters(neighbors[:-1], 4) == (None, None)
+    assert spectral_clusters(neighbors, 1) == (None, None)
+    assert spectral_clusters(neighbors, 4)[0].shape == (rows,)
+
+
+@pytest.mark.filterwarnings("ignore:Graph is not fully connected")
+def test_up_to_the_dimension_cap_the_clusters_are_sklearns_spectral_clustering():
+    X, _ = _blobs(n_samples=400, centers=6)
+    neighbors = nearest_neighbors(torch.tensor(X), 5)
+    n = len(X)
+    links = sp.csr_matrix(
+        (np.ones(5 * n), (np.repeat(np.arange(n), 5), neighbors.numpy().ravel())), shape=(n, n)
+    )
+    graph = ((links + links.T) > 0).astype(np.float64)
+    for k in (2, 6, 9):
+        expected = spectral_clustering(graph, n_clusters=k, eigen_solver="lobpcg", random_state=0)
+        np.testing.assert_array_equal(spectral_clusters(neighbors, k)[0], expected)
+
+
+def test_many_clusters_are_found_in_at_most_the_capped_number_of_eigenvectors():
+    k = SPECTRAL_DIMENSIONS + 6
+    X, _ = _blobs(n_samples=MIN_ROWS_PER_CLUSTER * k, centers=10)
+    clusters, embedding = spectral_clusters(nearest_neighbors(torch.tensor(X), 5), k)
+    assert embedding.shape == (len(X), SPECTRAL_DIMENSIONS)
+    assert clusters.min() >= 0 and clusters.max() < k
+    assert len(np.unique(clusters)) > k // 2
+
+
+# ------------------------------------------------------------------ cluster_layout
+def _chain(n_samples=400, seed=0):
+    """Rows along a bent line in 10-D, and each row's position on it."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 10, n_samples)
+    X = np.column_stack([t, np.sin(t), *(0.002 * rng.normal(size=(8, n_samples)))])
+    return X, t
+
+
+def test_the_layout_orders_clusters_along_the_data_and_spaces_them():
+    X, t = _chain()
+    clusters, embedding = spectral_clusters(nearest_neighbors(torch.tensor(X), 5), 12)
+    layout = cluster_layout(embedding, clusters, 12, 2, spacing=3.0)
+    assert layout.shape == (12, 2)
+    position = np.array([t[clusters == c].mean() for c in range(12)])
+    assert abs(spearmanr(position, layout[:, 0]).statistic) > 0.95
+    nearest = np.sort(np.linalg.norm(layout[:, None] - layout[None], axis=2), axis=1)[:, 1]
+    assert np.median(nearest) == pytest.approx(3.0)
+
+
+def test_no_layout_from_too_few_eigenvectors_and_empty_clusters_go_to_the_middle():
+    embedding = np.random.default_rng(0).normal(size=(60, 3))
+    clusters = np.repeat([0, 1, 3], 20)  # cluster 2 is empty
+    assert cluster_layout(embedding[:, :2], clusters, 4, 2, spacing=1.0) is None
+    layout = cluster_layout(embedding, clusters, 4, 2, spacing=1.0)
+    assert np.isfinite(layout).all()
+    # The empty cluster's point ranks in the middle of the others on each axis.
+    others = np.delete(layout, 2, axis=0)
+    assert (others.min(0) <= layout[2]).all() and (layout[2] <= others.max(0)).all()
 
 
 # ------------------------------------------------------------------ the cosine search
@@ -226,6 +286,26 @@ def test_an_unsupervised_embedding_starts_from_the_spectral_clusters():
     assert _started_epochs(model) == [1, 2, 3]
     random = AAEEmbedding(n_clusters=4, init="random", max_iter=3, **TINY).fit(X)
     assert _started_epochs(random) == []
+
+
+def test_an_unsupervised_embedding_starts_its_heads_at_the_cluster_layout(monkeypatch):
+    calls = []
+
+    def layout(embedding, clusters, n_clusters, n_components, spacing):
+        calls.append((embedding.shape, clusters.shape, n_clusters, n_components, spacing))
+        return 10.0 * np.arange(n_clusters * n_components).reshape(n_clusters, n_components)
+
+    monkeypatch.setattr(skaae.embedding, "cluster_layout", layout)
+    X, _ = _blobs()
+    model = AAEEmbedding(n_clusters=4, max_iter=1, min_distance=1.5, **TINY).fit(X)
+    spacing = HEAD_SPACING * 1.5 * model.prior_.std_
+    assert calls == [((len(X), 4), (len(X),), 4, 2, spacing)]
+    heads = model.cluster_heads_.heads.detach().numpy()
+    np.testing.assert_allclose(heads, layout(np.zeros((1, 5)), np.zeros(1), 4, 2, 0), atol=0.2)
+    # From random networks the heads keep their spread on a circle.
+    random = AAEEmbedding(n_clusters=4, max_iter=1, init="random", **TINY).fit(X)
+    radii = np.linalg.norm(random.cluster_heads_.heads.detach().numpy(), axis=1)
+    assert radii.max() < 3
 
 
 def test_an_embedding_with_labels_has_no_spectral_start(monkeypatch):
