@@ -89,8 +89,9 @@ class AAEEmbedding(ClusterMixin, CategoricalStyleAutoencoder):
         at its cluster's place in the 2-D layout of the data's neighbour
         graph (from the graph's spectral embedding, as UMAP starts), which
         gives the better embedding on MNIST and letter; or from random
-        networks, with the heads on a circle (the paper). Ignored with
-        labels: the classes are the clusters.
+        networks, with the heads on a circle (the paper; on a disc for more
+        than 16 heads), where many heads can go unused (on MNIST, 242 of
+        250). Ignored with labels: the classes are the clusters.
     min_distance : float, default=2.0
         Two cluster heads closer than this are pushed apart (the paper's
         threshold eta), in units of the style prior's standard deviation;

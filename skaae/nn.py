@@ -275,12 +275,30 @@ class ClusterHeads(nn.Module):
         return F.relu(self.min_distance - distances).sum()
 
 
+# Up to this many heads start on a circle; more fill a disc (a circle of hundreds of
+# heads would be a ring far wider than the styles about them).
+_CIRCLE_HEADS = 16
+
+
 def _spread_heads(n_clusters, n_components, min_distance):
-    """Initial heads, about ``min_distance`` apart: on a circle, or spread on a line in 1-D."""
+    """Initial heads, about ``min_distance`` apart.
+
+    On a circle (up to ``_CIRCLE_HEADS``), on a disc (Vogel's sunflower
+    spiral, whose points are evenly spread), or on a line in 1-D.
+    """
     if n_clusters == 1:
         return torch.zeros(1, n_components)  # one head: at the origin, nothing to spread
     if n_components == 1:
         return (torch.arange(n_clusters) - (n_clusters - 1) / 2).unsqueeze(1) * min_distance
+    if n_clusters > _CIRCLE_HEADS:
+        index = torch.arange(n_clusters) + 0.5
+        # 0.65: the closest two heads are min_distance apart, most others 10 % more.
+        radius = 0.65 * min_distance * torch.sqrt(index)
+        angles = index * math.pi * (3 - math.sqrt(5))  # the golden angle
+        heads = torch.zeros(n_clusters, n_components)
+        heads[:, 0] = radius * torch.cos(angles)
+        heads[:, 1] = radius * torch.sin(angles)
+        return heads
     radius = min_distance / (2 * math.sin(math.pi / n_clusters))
     angles = 2 * math.pi * torch.arange(n_clusters) / n_clusters
     heads = 0.1 * min_distance * torch.randn(n_clusters, n_components)

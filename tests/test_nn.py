@@ -7,6 +7,7 @@ from torch import nn
 from skaae.nn import (
     ACTIVATIONS,
     ENCODERS,
+    ClusterHeads,
     DeterministicEncoder,
     Encoder,
     GaussianEncoder,
@@ -145,3 +146,17 @@ def test_forward_is_differentiable(kind, x):
     grads = [p.grad for p in encoder.parameters()]
     assert all(g is not None for g in grads)
     assert any(g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("n_clusters", [4, 16, 17, 100, 512])
+def test_cluster_heads_start_apart_on_a_circle_or_a_compact_disc(n_clusters):
+    torch.manual_seed(0)
+    heads = ClusterHeads(n_clusters, 2, min_distance=2.0).heads.detach()
+    distances = torch.cdist(heads, heads) + torch.eye(n_clusters) * 1e9
+    nearest = distances.min(dim=1).values
+    assert nearest.min() >= 2.0 * 0.7  # the circle's heads carry a little noise
+    assert nearest.median() <= 2.0 * 1.2
+    # No wider than a disc of n_clusters points about 2 apart: a circle of 512
+    # heads would have a radius of 163.
+    area_radius = 2.0 * (n_clusters / torch.pi) ** 0.5
+    assert heads.norm(dim=1).max() <= 1.1 * area_radius + 2.0
