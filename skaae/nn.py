@@ -241,16 +241,20 @@ class ClusterHeads(nn.Module):
         Dimension of the representation (and of the style).
     min_distance : float
         Any two heads closer than this are pushed apart by :meth:`penalty`.
+    spacing : float or None, default=None
+        How far apart the heads start (None: ``min_distance``); a model that
+        lays its heads out anew keeps the same spacing.
     """
 
     # Its output is the model's embedding: the trainer's neighbourhood term works there.
     is_embedding = True
 
-    def __init__(self, n_clusters, n_components, min_distance):
+    def __init__(self, n_clusters, n_components, min_distance, spacing=None):
         super().__init__()
         self.n_clusters = n_clusters
         self.min_distance = min_distance
-        self.heads = nn.Parameter(_spread_heads(n_clusters, n_components, min_distance))
+        self.spacing = min_distance if spacing is None else spacing
+        self.heads = nn.Parameter(_spread_heads(n_clusters, n_components, self.spacing))
 
     def forward(self, codes, y=None):
         return codes[:, : self.n_clusters] @ self.heads + codes[:, self.n_clusters :]
@@ -280,8 +284,8 @@ class ClusterHeads(nn.Module):
 _CIRCLE_HEADS = 16
 
 
-def _spread_heads(n_clusters, n_components, min_distance):
-    """Initial heads, about ``min_distance`` apart.
+def _spread_heads(n_clusters, n_components, spacing):
+    """Initial heads, about ``spacing`` apart.
 
     On a circle (up to ``_CIRCLE_HEADS``), on a disc (Vogel's sunflower
     spiral, whose points are evenly spread), or on a line in 1-D.
@@ -289,19 +293,19 @@ def _spread_heads(n_clusters, n_components, min_distance):
     if n_clusters == 1:
         return torch.zeros(1, n_components)  # one head: at the origin, nothing to spread
     if n_components == 1:
-        return (torch.arange(n_clusters) - (n_clusters - 1) / 2).unsqueeze(1) * min_distance
+        return (torch.arange(n_clusters) - (n_clusters - 1) / 2).unsqueeze(1) * spacing
     if n_clusters > _CIRCLE_HEADS:
         index = torch.arange(n_clusters) + 0.5
-        # 0.65: the closest two heads are min_distance apart, most others 10 % more.
-        radius = 0.65 * min_distance * torch.sqrt(index)
+        # 0.65: the closest two heads are spacing apart, most others 10 % more.
+        radius = 0.65 * spacing * torch.sqrt(index)
         angles = index * math.pi * (3 - math.sqrt(5))  # the golden angle
         heads = torch.zeros(n_clusters, n_components)
         heads[:, 0] = radius * torch.cos(angles)
         heads[:, 1] = radius * torch.sin(angles)
         return heads
-    radius = min_distance / (2 * math.sin(math.pi / n_clusters))
+    radius = spacing / (2 * math.sin(math.pi / n_clusters))
     angles = 2 * math.pi * torch.arange(n_clusters) / n_clusters
-    heads = 0.1 * min_distance * torch.randn(n_clusters, n_components)
+    heads = 0.1 * spacing * torch.randn(n_clusters, n_components)
     heads[:, 0] += radius * torch.cos(angles)
     heads[:, 1] += radius * torch.sin(angles)
     return heads

@@ -21,6 +21,7 @@ from skaae import (
     AdversarialAutoencoder,
     GaussianMixturePrior,
 )
+from skaae.embedding import HEAD_SPACING
 from skaae.regularisers import AdversarialPrior
 
 TINY = {
@@ -320,6 +321,16 @@ def test_embedding_keeps_its_cluster_count_through_warm_start_and_saving(tmp_pat
     assert skaae.load(tmp_path / "embedding.skaae").n_clusters_ == 20
     assert AAEEmbedding(n_clusters=7, **TINY).fit(X).n_clusters_ == 7
     assert not hasattr(AAEEmbedding(), "n_clusters_")
+
+
+def test_embedding_heads_start_head_spacing_min_distances_apart(data):
+    X, _, y, _ = data
+    model = AAEEmbedding(**{**TINY, "max_iter": 1, "min_distance": 1.0}).fit(X, y)
+    heads = model.cluster_heads_.heads.detach().numpy()
+    distances = np.linalg.norm(heads[:, None] - heads[None], axis=2) + np.eye(len(heads)) * 1e9
+    spacing = HEAD_SPACING * model.prior_.std_
+    # A circle of heads about spacing apart, moved a little by one epoch.
+    assert np.median(distances.min(axis=1)) == pytest.approx(spacing, rel=0.2)
 
 
 @pytest.mark.parametrize("name", ["clustering", "embedding-unsupervised"])

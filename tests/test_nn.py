@@ -151,7 +151,9 @@ def test_forward_is_differentiable(kind, x):
 @pytest.mark.parametrize("n_clusters", [4, 16, 17, 100, 512])
 def test_cluster_heads_start_apart_on_a_circle_or_a_compact_disc(n_clusters):
     torch.manual_seed(0)
-    heads = ClusterHeads(n_clusters, 2, min_distance=2.0).heads.detach()
+    module = ClusterHeads(n_clusters, 2, min_distance=0.5, spacing=2.0)
+    assert (module.min_distance, module.spacing) == (0.5, 2.0)
+    heads = module.heads.detach()
     distances = torch.cdist(heads, heads) + torch.eye(n_clusters) * 1e9
     nearest = distances.min(dim=1).values
     assert nearest.min() >= 2.0 * 0.7  # the circle's heads carry a little noise
@@ -160,3 +162,12 @@ def test_cluster_heads_start_apart_on_a_circle_or_a_compact_disc(n_clusters):
     # heads would have a radius of 163.
     area_radius = 2.0 * (n_clusters / torch.pi) ** 0.5
     assert heads.norm(dim=1).max() <= 1.1 * area_radius + 2.0
+
+
+def test_cluster_heads_start_min_distance_apart_by_default():
+    torch.manual_seed(0)
+    module = ClusterHeads(40, 2, min_distance=1.5)
+    assert module.spacing == 1.5
+    heads = module.heads.detach()
+    distances = torch.cdist(heads, heads) + torch.eye(40) * 1e9
+    assert distances.min().item() == pytest.approx(1.5, rel=0.05)

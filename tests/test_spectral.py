@@ -302,10 +302,11 @@ def test_an_unsupervised_embedding_starts_its_heads_at_the_cluster_layout(monkey
     assert calls == [((len(X), 4), (len(X),), 4, 2, spacing)]
     heads = model.cluster_heads_.heads.detach().numpy()
     np.testing.assert_allclose(heads, layout(np.zeros((1, 5)), np.zeros(1), 4, 2, 0), atol=0.2)
-    # From random networks the heads keep their spread on a circle.
+    # From random networks the heads keep their spread on a circle, spacing apart.
     random = AAEEmbedding(n_clusters=4, max_iter=1, init="random", **TINY).fit(X)
     radii = np.linalg.norm(random.cluster_heads_.heads.detach().numpy(), axis=1)
-    assert radii.max() < 3
+    circle = HEAD_SPACING * 2.0 * random.prior_.std_ / np.sqrt(2)  # a square's half-diagonal
+    np.testing.assert_allclose(radii, circle, rtol=0.35)
 
 
 def test_an_embedding_with_labels_has_no_spectral_start(monkeypatch):
