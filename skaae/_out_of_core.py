@@ -213,7 +213,6 @@ class ChunkedSummary:
     def __init__(self, n_features, moments=True):
         self.min, self.max = np.inf, -np.inf
         self.n_samples = 0
-        self._count = 0
         self._moments = moments
         self._mean = np.zeros(n_features)
         self._m2 = np.zeros(n_features)
@@ -222,19 +221,18 @@ class ChunkedSummary:
         """Add the rows of ``chunk`` (a 2-D ndarray)."""
         if not len(chunk):
             return
-        self.n_samples += len(chunk)
+        seen, n = self.n_samples, len(chunk)
+        self.n_samples = total = seen + n
         self.min = min(self.min, float(chunk.min()))
         self.max = max(self.max, float(chunk.max()))
         if not self._moments:
             return
         chunk = chunk.astype(np.float64, copy=False)
-        n, chunk_mean = len(chunk), chunk.mean(axis=0)
+        chunk_mean = chunk.mean(axis=0)
         chunk_m2 = ((chunk - chunk_mean) ** 2).sum(axis=0)
-        total = self._count + n
         delta = chunk_mean - self._mean
         self._mean += delta * (n / total)
-        self._m2 += chunk_m2 + delta**2 * (self._count * n / total)
-        self._count = total
+        self._m2 += chunk_m2 + delta**2 * (seen * n / total)
 
     @property
     def mean(self):
@@ -244,7 +242,7 @@ class ChunkedSummary:
     @property
     def var(self):
         self._require_moments()
-        return self._m2 / max(self._count, 1)
+        return self._m2 / max(self.n_samples, 1)
 
     def _require_moments(self):
         if not self._moments:

@@ -129,10 +129,12 @@ def test_chunked_summary_equals_numpy_on_the_whole_array():
     for start, stop in [(0, 1), (1, 300), (300, 301), (301, 301), (301, 1000)]:
         summary.update(X[start:stop])
     assert (summary.min, summary.max) == (X.min(), X.max())
+    assert summary.n_samples == len(X)
     np.testing.assert_allclose(summary.mean, X.mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(summary.var, X.var(axis=0), rtol=1e-9, atol=1e-12)
     ranged = ChunkedSummary(5, moments=False)
     ranged.update(X)
+    assert ranged.n_samples == len(X)
     with pytest.raises(AttributeError, match="without the column moments"):
         _ = ranged.mean
 
@@ -141,7 +143,7 @@ def test_fit_on_a_memmap_summarises_it_chunk_by_chunk(tmp_path, small_blocks, re
     X = _memmap(tmp_path / "x.f64", real_data)
     aae = AdversarialAutoencoder(max_iter=1, reconstruction_loss="mse", device="cpu")
     _, summary = aae._validate_X(X, reset=True, summarise=True)
-    assert isinstance(summary, ChunkedSummary) and summary._count == len(real_data)
+    assert isinstance(summary, ChunkedSummary) and summary.n_samples == len(real_data)
     np.testing.assert_allclose(summary.mean, real_data.mean(axis=0), rtol=1e-13)
     np.testing.assert_allclose(summary.var, real_data.var(axis=0), rtol=1e-10)
     assert (summary.min, summary.max) == (real_data.min(), real_data.max())
