@@ -144,8 +144,9 @@ def cluster_layout(embedding, clusters, n_clusters, n_components, spacing):
         return None
     coordinates = embedding[:, 1 : n_components + 1]
     counts = np.bincount(clusters, minlength=n_clusters)
-    sums = np.zeros((n_clusters, n_components))
-    np.add.at(sums, clusters, coordinates)
+    sums = np.column_stack(
+        [np.bincount(clusters, weights=axis, minlength=n_clusters) for axis in coordinates.T]
+    )
     means = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], np.nan)
     middle = np.nanmedian(means, axis=0)
     means = np.where(np.isnan(means), middle, means)
